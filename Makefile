@@ -52,6 +52,8 @@ CHECKS	:=
 include mm/build.mk
 include numa/build.mk
 include vmm/build.mk
+include vmm/config.mk
+include vmm/fault.mk
 include tests/build.mk
 include guest-tests/build.mk
 

@@ -16,7 +16,7 @@
 
 #include <stdint.h>
 
-#define NV_HCALL_PORT		0x0510
+#define NV_HCALL_PORT		0x7000	/* free on QEMU pc/q35 (0x510 is fw_cfg) */
 #define NV_ABI_VERSION		1
 
 /* isa-debug-exit compatible exit port: status = (value << 1) | 1 */

@@ -40,6 +40,7 @@ struct buddy_info {
 	unsigned long pcp_pages;		/* parked in per-vCPU caches */
 	unsigned long managed_pages;
 	unsigned long wmark_min, wmark_low, wmark_high;
+	unsigned int pcp_high, pcp_batch;	/* per-vCPU cache limits */
 };
 
 /* Event counters (summed over the per-vCPU counters on read) */
@@ -94,6 +95,14 @@ bool buddy_watermark_ok(struct buddy *b, unsigned int order,
 int buddy_set_watermarks(struct buddy *b, unsigned long min, unsigned long low,
 			 unsigned long high);
 
+/*
+ * buddy_set_pcp - set the per-vCPU cache limits (Linux's percpu_pagelist
+ * fraction): a cache drains @batch frames once it holds more than @high and
+ * refills @batch when empty.  Drains every cache first, so no cache may be
+ * in use concurrently.  -EINVAL unless 1 <= batch <= high <= managed.
+ */
+int buddy_set_pcp(struct buddy *b, unsigned int high, unsigned int batch);
+
 /* Consistent snapshots, taken under the node lock. */
 void buddy_get_info(struct buddy *b, struct buddy_info *info);
 void buddy_get_stats(struct buddy *b, struct buddy_stats *stats);
@@ -101,6 +110,7 @@ void buddy_get_stats(struct buddy *b, struct buddy_stats *stats);
 /*
  * buddy_check - walk every free list, pcp list and the metadata.  Returns 0
  * if consistent, otherwise -EUCLEAN with the first inconsistency in @msg.
+ * Takes the node lock; no per-vCPU cache may be in use concurrently.
  */
 int buddy_check(struct buddy *b, char *msg, size_t len);
 

@@ -1,0 +1,79 @@
+# guest-tests/: freestanding guest images, one per guest-tests/<name>.c,
+# linked with the runtime in guest-tests/lib/ and booted by numavm or QEMU
+# (docs/guest-tests.md).  Built with the host gcc but none of the host
+# CFLAGS: the guest has its own flags and rules below.
+#
+#   $(BUILD)/guest-tests/<name>.elf   ELF32 multiboot image (what -kernel takes)
+#   make check-guest                  build, then run_tests.sh for numavm and QEMU
+#   make check-guest-numavm           numavm only (also run by check-asan)
+#   make check-guest-qemu             QEMU only
+
+GUEST_TESTS	:= hello smp touch exit hcall
+GUEST_LIB_SRCS	:= guest-tests/lib/cstart64.S guest-tests/lib/setup.c \
+		   guest-tests/lib/bootinfo.c guest-tests/lib/serial.c \
+		   guest-tests/lib/printf.c guest-tests/lib/report.c \
+		   guest-tests/lib/string.c guest-tests/lib/smp.c \
+		   guest-tests/lib/apic.c guest-tests/lib/fwcfg.c \
+		   guest-tests/lib/hcall.c guest-tests/lib/timing.c
+
+GUEST_CFLAGS	:= -std=gnu11 -O2 -g -m64 -ffreestanding -nostdlib -fno-pic \
+		   -fno-pie -mno-red-zone -mno-sse -mno-mmx -mno-avx \
+		   -mno-sse2 -mno-80387 -mgeneral-regs-only \
+		   -fno-stack-protector -mcmodel=small -fcf-protection=none \
+		   -fno-asynchronous-unwind-tables \
+		   -fno-tree-loop-distribute-patterns \
+		   -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+		   -Wmissing-prototypes -Wno-unused-parameter
+GUEST_CPPFLAGS	:= -Iinclude -Iguest-tests/lib
+GUEST_LDFLAGS	:= -m64 -nostdlib -static -no-pie -Wl,--build-id=none \
+		   -Wl,-z,max-page-size=0x1000 -Wl,--no-warn-rwx-segments \
+		   -Wl,-T,guest-tests/lib/guest.lds
+GUEST_OBJCOPY	?= objcopy
+
+GUEST_DIR	:= $(BUILD)/guest-tests
+GUEST_LIB_OBJS	:= $(patsubst guest-tests/lib/%,$(GUEST_DIR)/lib/%.o,$(basename $(GUEST_LIB_SRCS)))
+GUEST_ALL	:= $(patsubst %,$(GUEST_DIR)/%.elf,$(GUEST_TESTS))
+
+$(GUEST_DIR)/lib/%.o: guest-tests/lib/%.c
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  GCC     $<")
+	$(Q)$(CC) $(GUEST_CPPFLAGS) $(GUEST_CFLAGS) -MMD -MP -c $< -o $@
+
+$(GUEST_DIR)/lib/%.o: guest-tests/lib/%.S
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  GAS     $<")
+	$(Q)$(CC) $(GUEST_CPPFLAGS) $(GUEST_CFLAGS) -MMD -MP -c $< -o $@
+
+$(GUEST_DIR)/%.o: guest-tests/%.c
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  GCC     $<")
+	$(Q)$(CC) $(GUEST_CPPFLAGS) $(GUEST_CFLAGS) -MMD -MP -c $< -o $@
+
+# Link at 1 MiB as ELF64, then convert: multiboot loaders take ELF32 only.
+$(GUEST_DIR)/%.elf64: $(GUEST_DIR)/%.o $(GUEST_LIB_OBJS) guest-tests/lib/guest.lds
+	$(if $(Q),@echo "  GLD     $@")
+	$(Q)$(CC) $(GUEST_LDFLAGS) -o $@ $(GUEST_LIB_OBJS) $<
+
+$(GUEST_DIR)/%.elf: $(GUEST_DIR)/%.elf64
+	$(if $(Q),@echo "  OBJCOPY $@")
+	$(Q)$(GUEST_OBJCOPY) -O elf32-i386 $< $@
+
+.PRECIOUS: $(GUEST_DIR)/%.elf64 $(GUEST_DIR)/%.o $(GUEST_DIR)/lib/%.o
+
+GUEST_RUNNER	:= guest-tests/run_tests.sh
+GUEST_NUMAVM	:= $(if $(filter numavm,$(PROGS)),$(BUILD)/numavm)
+
+check-guest: check-guest-numavm check-guest-qemu
+
+check-guest-numavm: $(GUEST_ALL) $(GUEST_NUMAVM)
+	$(Q)$(GUEST_RUNNER) --build $(BUILD)
+
+check-guest-qemu: $(GUEST_ALL)
+	$(Q)$(GUEST_RUNNER) --build $(BUILD) --qemu
+
+CHECKS		+= check-guest
+ASAN_CHECKS	+= check-guest-numavm
+
+.PHONY: check-guest check-guest-numavm check-guest-qemu
+
+-include $(GUEST_LIB_OBJS:.o=.d) $(patsubst %,$(GUEST_DIR)/%.d,$(GUEST_TESTS))

@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "layout.h"
+
 struct spinlock {
 	volatile int v;
 };

@@ -73,7 +73,8 @@ while IFS= read -r line || [ -n "$line" ]; do
 	case $key in
 	file|smp|mem|append|extra_params|qemu_params|expect|groups|timeout)
 		declare -n ref=cfg_$key
-		ref[$cur]=$val
+		# shellcheck disable=SC2034  # a nameref to cfg_<key>
+		ref["$cur"]=$val
 		unset -n ref ;;
 	*)
 		echo "run_tests.sh: $cfg:$lineno: unknown key '$key'" >&2
@@ -168,7 +169,7 @@ run_one() {
 		label="qemu/$accel"
 		cmd=("$qemu" -accel "$accel" -nodefaults -display none
 		     -monitor none -serial stdio
-		     -device isa-debug-exit,iobase=0xf4,iosize=0x04
+		     -device "isa-debug-exit,iobase=0xf4,iosize=0x04"
 		     -no-reboot -smp "$smp" -m "$mem" -kernel "$img")
 		[ -n "$append" ] && cmd+=(-append "$append")
 		# shellcheck disable=SC2206

@@ -1,8 +1,8 @@
 /*
  * Timing helpers on the TSC.  tsc_khz() finds the TSC rate once (CPUID
- * leaves 0x40000010 and 0x15, then a 10 ms PIT channel 2 calibration when
- * not under numavm, then CPUID 0x16) and returns 0 when it is unknown:
- * tests then print cycles only.
+ * leaves 0x40000010 and 0x15, then kvmclock's scale under KVM, then a 10 ms
+ * PIT channel 2 calibration when not under numavm, then CPUID 0x16) and
+ * returns 0 when it is unknown: tests then print cycles only.
  */
 #ifndef GUEST_TIMING_H
 #define GUEST_TIMING_H

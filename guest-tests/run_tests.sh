@@ -226,6 +226,13 @@ selected() {
 	[[ " ${cfg_groups[$1]:-} " == *" $group "* ]]
 }
 
+for n in "${names[@]}"; do
+	if [[ " ${tests[*]} " != *" $n "* ]]; then
+		echo "run_tests.sh: no test '$n' in $cfg" >&2
+		exit 2
+	fi
+done
+
 for t in "${tests[@]}"; do
 	selected "$t" && run_one "$t"
 done

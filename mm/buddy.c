@@ -75,10 +75,28 @@ struct buddy_pcp {
 #define node_unlock(b)		pthread_spin_unlock(&(b)->lock)
 #else
 #define lock_t			pthread_mutex_t
-#define lock_init(l)		pthread_mutex_init(l, NULL)
+#define lock_init(l)		mutex_init_adaptive(l)
 #define lock_destroy(l)		pthread_mutex_destroy(l)
 #define node_lock(b)		pthread_mutex_lock(&(b)->lock)
 #define node_unlock(b)		pthread_mutex_unlock(&(b)->lock)
+#endif
+
+#ifndef BUDDY_SPINLOCK
+/* Spin briefly before sleeping: hold times are short, threads may outnumber cores */
+static int mutex_init_adaptive(pthread_mutex_t *m)
+{
+	pthread_mutexattr_t attr;
+	int ret;
+
+	ret = pthread_mutexattr_init(&attr);
+	if (ret)
+		return ret;
+	ret = pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
+	if (!ret)
+		ret = pthread_mutex_init(m, &attr);
+	pthread_mutexattr_destroy(&attr);
+	return ret;
+}
 #endif
 
 struct buddy {
@@ -391,10 +409,8 @@ struct buddy *buddy_create(pfn_t start_pfn, unsigned long nr_pages, void *base,
 			goto err_free_frames;
 		memset(b->pcp, 0, nr_pcp * sizeof(*b->pcp));
 	}
-	if (lock_init(&b->lock)) {
-		errno = ENOMEM;
+	if (lock_init(&b->lock))
 		goto err_free_pcp;
-	}
 
 	b->start_pfn = start_pfn;
 	b->nr_pages = nr_pages;
@@ -428,8 +444,7 @@ err_free_frames:
 err_free_b:
 	free(b);
 err_out:
-	if (errno != EINVAL)
-		errno = ENOMEM;
+	errno = ENOMEM;
 	return NULL;
 }
 

@@ -36,7 +36,7 @@ enum buddy_wmark {
 /* /proc/buddyinfo + /proc/zoneinfo fields of one node */
 struct buddy_info {
 	unsigned long nr_free[MAX_ORDER];	/* free blocks per order */
-	unsigned long free_pages;		/* in the free lists (not pcp) */
+	unsigned long free_pages;		/* in the free lists (NR_FREE_PAGES) */
 	unsigned long pcp_pages;		/* parked in per-vCPU caches */
 	unsigned long managed_pages;
 	unsigned long wmark_min, wmark_low, wmark_high;
@@ -68,22 +68,29 @@ void buddy_destroy(struct buddy *b);
 
 /*
  * buddy_alloc - allocate a 2^order block, applying zone_watermark_ok()
- * semantics for @wmark.  @cpu selects a per-vCPU cache for order 0 (or
- * BUDDY_NO_PCP).  On success stores the head frame in *pfn and returns 0;
- * -ENOMEM if the watermark check fails or no block exists; -EINVAL for
- * order >= MAX_ORDER or a bad cpu.
+ * semantics for @wmark: free_pages - (2^order - 1) must stay above the mark
+ * and, for order > 0, a free block of >= @order must exist.  @cpu selects a
+ * per-vCPU cache (or BUDDY_NO_PCP); order 0 with a cache is served from it
+ * without the node lock, after the same watermark check made on a lock-free
+ * read of free_pages (pages in caches do not count as free, as in Linux).
+ * The caller must own @cpu (one thread per cache at a time).  On success
+ * stores the head frame in *pfn and returns 0; -ENOMEM if the watermark
+ * check fails or no block exists; -EINVAL for order >= MAX_ORDER, a bad
+ * watermark or a bad cpu.  On failure nothing changes but the counters.
  */
 int buddy_alloc(struct buddy *b, unsigned int order, enum buddy_wmark wmark,
 		int cpu, pfn_t *pfn) __must_check;
 
 /*
  * buddy_free - return a block.  Detects a frame that is not the head of an
- * allocated block, double frees and wrong orders: returns -EINVAL and
- * changes nothing.  Order-0 frees go to @cpu's cache when cpu >= 0.
+ * allocated block, double frees (a frame parked in a cache is free) and
+ * wrong orders: returns -EINVAL, counts bad_free and changes nothing else.
+ * Order-0 frees go to @cpu's cache when cpu >= 0 (lock-free unless the cache
+ * then holds more than its high mark and drains a batch).
  */
 int buddy_free(struct buddy *b, pfn_t pfn, unsigned int order, int cpu);
 
-/* Move @cpu's cached pages back to the free lists (the caller owns @cpu). */
+/* Move @cpu's cached pages back to the free lists (the caller owns @cpu); takes the node lock. */
 void buddy_drain(struct buddy *b, int cpu);
 /* Drain every cache; no cache may be in use concurrently. */
 void buddy_drain_all(struct buddy *b);

@@ -23,6 +23,8 @@ struct percpu {
 	void *volatile arg;
 } __cacheline_aligned;
 
+_Static_assert(SMP_MAX_CPUS == NV_MAX_VCPUS, "one CPU slot per numavm vCPU");
+
 static struct percpu percpu[SMP_MAX_CPUS];
 static int nr_online = 1;
 static int nr_expected = 1;

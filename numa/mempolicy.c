@@ -280,13 +280,16 @@ int mpol_create(struct mempolicy *pol, const struct mpol_spec *spec,
 	if (spec->nodes >> NUMA_MAX_NODES)
 		return mpol_err(err, len,
 				"%s: node %u is beyond the maximum node %u",
-				ops->name, first_node(spec->nodes >> NUMA_MAX_NODES) + NUMA_MAX_NODES,
+				ops->name,
+				first_node(spec->nodes >> NUMA_MAX_NODES) +
+					NUMA_MAX_NODES,
 				NUMA_MAX_NODES - 1);
 	if (!(spec->flags & MPOL_F_RELATIVE_NODES) &&
 	    (nr_nodes >= 32 ? 0 : spec->nodes >> nr_nodes))
 		return mpol_err(err, len,
 				"%s: node %u does not exist (the VM has %u nodes)",
-				ops->name, first_node(spec->nodes >> nr_nodes) + nr_nodes,
+				ops->name,
+				first_node(spec->nodes >> nr_nodes) + nr_nodes,
 				nr_nodes);
 	for (i = 0; i < NUMA_MAX_NODES; i++)
 		if (spec->weights[i] && !node_isset(i, spec->nodes))
@@ -320,7 +323,8 @@ int mpol_create(struct mempolicy *pol, const struct mpol_spec *spec,
 			p.weight[n] = spec->weights[i] ? spec->weights[i] : 1;
 		}
 		for (i = 0; i < NUMA_MAX_NODES; i++)
-			p.weight_total += node_isset(i, p.nodes) ? p.weight[i] : 0;
+			if (node_isset(i, p.nodes))
+				p.weight_total += p.weight[i];
 	}
 	*pol = p;
 	return 0;

@@ -10,13 +10,13 @@
  *
  * Concurrency.  Each vCPU owns a struct numa_cpu: its interleave cursor, its
  * buddy per-vCPU cache slot and its counter block are touched only by the
- * thread running it.  Its policy is written by other threads (control
- * socket, hypercalls of... the vCPU itself) under nv->pol_lock and read by
- * the vCPU under a per-vCPU sequence count: the fault path copies the policy
- * without a lock or an atomic read-modify-write, and notices a new policy
- * by its sequence number to reset the cursor, as set_mempolicy() resets
- * il_prev.  The host context (NUMA_HOST) can be used by any VMM thread, so
- * its struct numa_cpu is guarded by host_lock.
+ * thread running it.  Its policy is written by any thread (the control
+ * socket, or the vCPU itself through a hypercall) under nv->pol_lock and
+ * read by the vCPU under a per-vCPU sequence count: the fault path copies
+ * the policy without a lock or an atomic read-modify-write, and notices a
+ * new policy by its sequence number to reset the cursor, as set_mempolicy()
+ * resets il_prev.  The host context (NUMA_HOST) can be used by any VMM
+ * thread, so its struct numa_cpu is guarded by host_lock.
  */
 #include "numa/numa.h"
 
@@ -254,7 +254,9 @@ static int numa_alloc_cpu(struct numa_vm *nv, struct numa_cpu *c, gpa_t gpa,
 	uint64_t ilx;
 	int preferred, ret;
 
-	if (!range_lookup(&nv->ranges, gpa, order, &pol, &ilx)) {
+	/* one relaxed load when the VM has no range policy at all */
+	if (!__atomic_load_n(&nv->ranges.nr, __ATOMIC_RELAXED) ||
+	    !range_lookup(&nv->ranges, gpa, order, &pol, &ilx)) {
 		numa_read_task_policy(c, &pol);
 		ilx = MPOL_NO_IL_INDEX;
 	}
@@ -359,7 +361,8 @@ int numa_set_range_policy(struct numa_vm *nv, gpa_t start, uint64_t len,
 				(unsigned long long)start,
 				(unsigned long long)len);
 	if (!len || start + len < start)
-		return numa_err(err, elen, "range 0x%llx+0x%llx is empty or wraps",
+		return numa_err(err, elen,
+				"range 0x%llx+0x%llx is empty or wraps",
 				(unsigned long long)start,
 				(unsigned long long)len);
 	ret = mpol_create(&pol, spec, nv->allowed, nv->nr_nodes, err, elen);

@@ -30,7 +30,7 @@
 #define NUMA_HOST		(-1)
 
 /* gfp flags of numa_alloc() */
-#define NUMA_GFP_THISNODE	(1U << 0)	/* __GFP_THISNODE: no fallback */
+#define NUMA_GFP_THISNODE	(1U << 0)	/* __GFP_THISNODE */
 
 struct numa_vm;		/* opaque: see numa/numa.c */
 
@@ -66,7 +66,7 @@ void numa_vm_destroy(struct numa_vm *nv);
 int numa_alloc(struct numa_vm *nv, int vcpu, gpa_t gpa, unsigned int order,
 	       unsigned int gfp, struct numa_page *out) __must_check;
 
-/* Return a block; -EINVAL (nothing changed) for a bad node/vcpu or a bad free. */
+/* Return a block; -EINVAL (nothing changed) for a bad node, vcpu or free. */
 int numa_free(struct numa_vm *nv, unsigned int node, pfn_t pfn,
 	      unsigned int order, int vcpu);
 
@@ -85,7 +85,8 @@ int numa_set_range_policy(struct numa_vm *nv, gpa_t start, uint64_t len,
 			  size_t elen) __must_check;
 /* Copy up to @max range policies; returns how many exist. */
 unsigned int numa_get_range_policies(struct numa_vm *nv,
-				     struct range_policy *out, unsigned int max);
+				     struct range_policy *out,
+				     unsigned int max);
 
 /* Topology and per-node access (buddyinfo, zoneinfo) */
 unsigned int numa_nr_nodes(const struct numa_vm *nv);

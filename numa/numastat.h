@@ -28,10 +28,10 @@ struct numastat {
 struct numa_vcpu_stats {
 	uint64_t faults;			/* numa_alloc() calls */
 	uint64_t alloc_fail;			/* ... that returned -ENOMEM */
-	uint64_t alloc[NUMA_MAX_NODES];		/* successful allocations per node */
+	uint64_t alloc[NUMA_MAX_NODES];		/* allocations per node */
 	uint64_t alloc_pages[NUMA_MAX_NODES];	/* pages allocated per node */
-	uint64_t free[NUMA_MAX_NODES];		/* successful numa_free() per node */
-	struct numastat node[NUMA_MAX_NODES];	/* its share of each node's numastat */
+	uint64_t free[NUMA_MAX_NODES];		/* numa_free() calls per node */
+	struct numastat node[NUMA_MAX_NODES];	/* its share of numastat */
 };
 
 /*

@@ -130,7 +130,8 @@ int range_set(struct range_tree *rt, gpa_t start, gpa_t end,
 		e = o->end < end ? o->end : end;
 		if (mpol_equal(&o->pol, pol))
 			range_push(&rb, s, e,
-				   o->pgoff + range_pages(o->start, s), &o->pol);
+				   o->pgoff + range_pages(o->start, s),
+				   &o->pol);
 		else
 			range_push_new(&rb, s, e);
 		cursor = e;

@@ -21,7 +21,7 @@
 
 struct range_policy {
 	gpa_t start, end;		/* [start, end), page aligned */
-	uint64_t pgoff;			/* interleave offset of @start, in pages */
+	uint64_t pgoff;			/* interleave offset of @start */
 	struct mempolicy pol;
 };
 

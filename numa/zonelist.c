@@ -74,7 +74,8 @@ void zonelist_build_all(const struct numa_topology *t,
 			 * that the next node's list starts that group elsewhere
 			 * (round-robin among equals).
 			 */
-			if (t->distance[local][node] != t->distance[local][prev])
+			if (t->distance[local][node] !=
+			    t->distance[local][prev])
 				node_load[node] += 1;
 			zl[local].node[zl[local].nr++] = (uint8_t)node;
 			prev = (unsigned int)node;

@@ -11,7 +11,7 @@
 #include "numa/topology.h"
 
 struct zonelist {
-	unsigned int nr;			/* nodes with memory, <= nr_nodes */
+	unsigned int nr;			/* nodes with memory */
 	uint8_t node[NUMA_MAX_NODES];		/* fallback order */
 };
 

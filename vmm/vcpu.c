@@ -198,25 +198,32 @@ void vcpu_destroy(struct vcpu *vcpu)
 	vcpu->fd = -1;
 }
 
+static int vcpu_ioctl(struct vcpu *vcpu, unsigned long req, void *arg,
+		      const char *what)
+{
+	int ret;
+
+	if (ioctl(vcpu->fd, req, arg) == 0)
+		return 0;
+	ret = -errno;
+	pr_err("vcpu %u: %s: %s", vcpu->id, what, strerror(-ret));
+	return ret;
+}
+
 int vcpu_set_boot_state(struct vcpu *vcpu, const struct loader_boot *boot)
 {
 	struct kvm_sregs sregs;
 	struct kvm_regs regs;
+	int ret;
 
-	if (ioctl(vcpu->fd, KVM_GET_SREGS, &sregs)) {
-		pr_err("vcpu %u: KVM_GET_SREGS: %s", vcpu->id, strerror(errno));
-		return -errno;
-	}
+	ret = vcpu_ioctl(vcpu, KVM_GET_SREGS, &sregs, "KVM_GET_SREGS");
+	if (ret)
+		return ret;
 	vcpu_boot_regs(&sregs, &regs, boot);
-	if (ioctl(vcpu->fd, KVM_SET_SREGS, &sregs)) {
-		pr_err("vcpu %u: KVM_SET_SREGS: %s", vcpu->id, strerror(errno));
-		return -errno;
-	}
-	if (ioctl(vcpu->fd, KVM_SET_REGS, &regs)) {
-		pr_err("vcpu %u: KVM_SET_REGS: %s", vcpu->id, strerror(errno));
-		return -errno;
-	}
-	return 0;
+	ret = vcpu_ioctl(vcpu, KVM_SET_SREGS, &sregs, "KVM_SET_SREGS");
+	if (ret)
+		return ret;
+	return vcpu_ioctl(vcpu, KVM_SET_REGS, &regs, "KVM_SET_REGS");
 }
 
 static unsigned long long vcpu_rip(struct vcpu *vcpu)

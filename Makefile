@@ -54,6 +54,7 @@ include numa/build.mk
 include vmm/build.mk
 include vmm/config.mk
 include vmm/fault.mk
+include vmm/socket.mk
 include tests/build.mk
 include guest-tests/build.mk
 

@@ -1,0 +1,1287 @@
+/*
+ * Check suite of the control socket (vmm/qmp*.c) and numavmctl: a real
+ * server on a real UNIX socket in a temporary directory, backed by a real
+ * numa_vm (2 nodes, 2 vCPUs) whose allocations the tests make themselves
+ * through numa_alloc() -- the placement map and fault latency come from a
+ * small in-test struct qmp_fault_ops, since /dev/kvm is absent and no guest
+ * runs.  Every reply is checked against what the test did.
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <json-c/json.h>
+
+#include "numa/numa.h"
+#include "vmm/qmp.h"
+#include "vmm/qmp_cmds.h"
+
+#define NODE_PAGES	1024			/* 4 MiB per node */
+#define GUEST_PAGES	4096			/* 16 MiB of guest addresses */
+#define TIMEOUT_MS	5000
+
+/* ---- the test VM ---- */
+
+static struct numa_vm *nv;
+static struct qmp_numa_backend nb;
+static struct qmp_server *srv;
+static char dir[64], sock[128];
+static signed char placed[GUEST_PAGES];		/* node + 1, 0 = unbacked */
+static struct qmp_faults fake_faults;
+
+static int t_node_of(void *opaque, gpa_t gpa)
+{
+	uint64_t pg = gpa >> PAGE_SHIFT;
+
+	if (pg >= GUEST_PAGES)
+		return -EINVAL;
+	return placed[pg] ? placed[pg] - 1 : -ENOENT;
+}
+
+static int t_faults(void *opaque, struct qmp_faults *out)
+{
+	*out = fake_faults;
+	return 0;
+}
+
+static const struct qmp_fault_ops t_fault_ops = {
+	.node_of = t_node_of,
+	.faults = t_faults,
+};
+
+/* A fault served by the numa engine, recorded in the placement map */
+static int t_alloc(int vcpu, gpa_t gpa, struct numa_page *pg)
+{
+	struct numa_page p;
+	int r = numa_alloc(nv, vcpu, gpa, 0, 0, &p);
+
+	if (!r && (gpa >> PAGE_SHIFT) < GUEST_PAGES)
+		placed[gpa >> PAGE_SHIFT] = p.node + 1;
+	if (pg)
+		*pg = p;
+	return r;
+}
+
+static void vm_setup(const struct qmp_config *cfg)
+{
+	struct numa_topology t;
+	char err[256];
+	int r;
+
+	ck_assert_int_eq(topo_init(&t, 2, 2, err, sizeof(err)), 0);
+	t.node_mem[0] = t.node_mem[1] = NODE_PAGES * PAGE_SIZE;
+	t.vcpu_node[0] = 0;
+	t.vcpu_node[1] = 1;
+	nv = numa_vm_create(&t, NULL, err, sizeof(err));
+	ck_assert_msg(nv, "numa_vm_create: %s", err);
+	memset(placed, 0, sizeof(placed));
+	memset(&fake_faults, 0, sizeof(fake_faults));
+	qmp_numa_backend_init(&nb, nv, &t_fault_ops);
+
+	strcpy(dir, "/tmp/check_qmp.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(sock, sizeof(sock), "%s/qmp.sock", dir);
+	r = qmp_server_start(sock, &nb.be, cfg, &srv, err, sizeof(err));
+	ck_assert_msg(!r, "qmp_server_start: %s", err);
+}
+
+static void setup(void)
+{
+	struct qmp_config cfg = { .wmark_interval_ms = 10 };
+
+	signal(SIGPIPE, SIG_IGN);
+	vm_setup(&cfg);
+}
+
+static void teardown(void)
+{
+	qmp_server_stop(srv);
+	srv = NULL;
+	ck_assert_int_eq(access(sock, F_OK), -1);	/* removed on exit */
+	rmdir(dir);
+	numa_vm_destroy(nv);
+	nv = NULL;
+}
+
+/* ---- a minimal client ---- */
+
+struct cl {
+	int fd;
+	char buf[1 << 18];
+	size_t len;
+};
+
+static int cl_connect_raw(struct cl *c)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+	c->len = 0;
+	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(c->fd, 0);
+	strcpy(sa.sun_path, sock);
+	return connect(c->fd, (struct sockaddr *)&sa, sizeof(sa));
+}
+
+/* Next line as JSON (NULL on EOF or timeout) */
+static struct json_object *cl_read(struct cl *c, int timeout_ms)
+{
+	for (;;) {
+		char *nl = memchr(c->buf, '\n', c->len);
+		struct pollfd p = { .fd = c->fd, .events = POLLIN };
+		ssize_t n;
+
+		if (nl) {
+			struct json_object *o;
+
+			*nl = 0;
+			o = json_tokener_parse(c->buf);
+			ck_assert_msg(o, "server sent bad JSON: %s", c->buf);
+			c->len -= nl + 1 - c->buf;
+			memmove(c->buf, nl + 1, c->len);
+			return o;
+		}
+		if (poll(&p, 1, timeout_ms) <= 0)
+			return NULL;
+		ck_assert_uint_lt(c->len, sizeof(c->buf));
+		n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
+		if (n <= 0)
+			return NULL;
+		c->len += n;
+	}
+}
+
+/* Skip events; the next reply */
+static struct json_object *cl_reply(struct cl *c)
+{
+	for (;;) {
+		struct json_object *o = cl_read(c, TIMEOUT_MS);
+
+		ck_assert_msg(o, "no reply");
+		if (!json_object_object_get_ex(o, "event", NULL))
+			return o;
+		json_object_put(o);
+	}
+}
+
+static void cl_send(struct cl *c, const char *txt)
+{
+	size_t len = strlen(txt), off = 0;
+
+	while (off < len) {
+		ssize_t n = send(c->fd, txt + off, len - off, MSG_NOSIGNAL);
+
+		ck_assert_int_gt(n, 0);
+		off += n;
+	}
+}
+
+static void cl_open(struct cl *c)
+{
+	struct json_object *g, *q, *v;
+
+	ck_assert_int_eq(cl_connect_raw(c), 0);
+	g = cl_read(c, TIMEOUT_MS);
+	ck_assert_ptr_nonnull(g);
+	ck_assert(json_object_object_get_ex(g, "QMP", &q));
+	ck_assert(json_object_object_get_ex(q, "version", &v));
+	ck_assert(json_object_object_get_ex(v, "numavm", NULL));
+	ck_assert(json_object_object_get_ex(q, "capabilities", &v));
+	ck_assert_int_eq(json_object_array_length(v), 0);
+	json_object_put(g);
+	cl_send(c, "{\"execute\": \"qmp_capabilities\"}\n");
+	g = cl_reply(c);
+	ck_assert(json_object_object_get_ex(g, "return", NULL));
+	json_object_put(g);
+}
+
+static void cl_close(struct cl *c)
+{
+	close(c->fd);
+	c->fd = -1;
+}
+
+/* Execute and return the "return" value (caller puts the reply @out) */
+static struct json_object *cl_exec(struct cl *c, const char *req,
+				   struct json_object **out)
+{
+	struct json_object *r, *ret;
+
+	cl_send(c, req);
+	cl_send(c, "\n");
+	r = cl_reply(c);
+	ck_assert_msg(json_object_object_get_ex(r, "return", &ret),
+		      "%s -> %s", req, json_object_to_json_string(r));
+	*out = r;
+	return ret;
+}
+
+/* Expect an error of class @cls; returns its desc (valid until put) */
+static const char *cl_error(struct cl *c, const char *req, const char *cls,
+			    struct json_object **out)
+{
+	struct json_object *r, *e, *v;
+
+	cl_send(c, req);
+	cl_send(c, "\n");
+	r = cl_reply(c);
+	ck_assert_msg(json_object_object_get_ex(r, "error", &e), "%s -> %s",
+		      req, json_object_to_json_string(r));
+	ck_assert(json_object_object_get_ex(e, "class", &v));
+	ck_assert_str_eq(json_object_get_string(v), cls);
+	ck_assert(json_object_object_get_ex(e, "desc", &v));
+	*out = r;
+	return json_object_get_string(v);
+}
+
+static uint64_t u64(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	ck_assert_msg(json_object_object_get_ex(o, key, &v), "no %s", key);
+	return json_object_get_uint64(v);
+}
+
+static struct json_object *idx(struct json_object *a, size_t i)
+{
+	ck_assert_uint_lt(i, json_object_array_length(a));
+	return json_object_array_get_idx(a, i);
+}
+
+static struct json_object *wait_event(struct cl *c, const char *name)
+{
+	for (;;) {
+		struct json_object *o = cl_read(c, TIMEOUT_MS), *v;
+
+		ck_assert_msg(o, "no %s event", name);
+		if (json_object_object_get_ex(o, "event", &v) &&
+		    !strcmp(json_object_get_string(v), name))
+			return o;
+		json_object_put(o);
+	}
+}
+
+/* ---- protocol ---- */
+
+START_TEST(test_negotiation_and_ids)
+{
+	struct json_object *r, *v;
+	struct cl c;
+
+	ck_assert_int_eq(cl_connect_raw(&c), 0);
+	r = cl_read(&c, TIMEOUT_MS);
+	ck_assert(json_object_object_get_ex(r, "QMP", NULL));
+	json_object_put(r);
+	/* nothing but qmp_capabilities before negotiation */
+	cl_error(&c, "{\"execute\": \"query-numastat\"}", "CommandNotFound", &r);
+	json_object_put(r);
+	cl_exec(&c, "{\"execute\": \"qmp_capabilities\", \"id\": \"cap-1\"}", &r);
+	ck_assert(json_object_object_get_ex(r, "id", &v));
+	ck_assert_str_eq(json_object_get_string(v), "cap-1");
+	json_object_put(r);
+	cl_error(&c, "{\"execute\": \"qmp_capabilities\"}", "CommandNotFound", &r);
+	json_object_put(r);
+	/* ids of any type are echoed */
+	cl_exec(&c, "{\"execute\": \"query-commands\", \"id\": {\"n\": [1, 2]}}", &r);
+	ck_assert(json_object_object_get_ex(r, "id", &v));
+	ck_assert_str_eq(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN),
+			 "{\"n\":[1,2]}");
+	json_object_put(r);
+	cl_error(&c, "{\"execute\": \"query-nothing\", \"id\": 7}", "CommandNotFound", &r);
+	ck_assert(json_object_object_get_ex(r, "id", &v));
+	ck_assert_int_eq(json_object_get_int(v), 7);
+	json_object_put(r);
+	cl_close(&c);
+}
+END_TEST
+
+START_TEST(test_numastat_interleave)
+{
+	struct json_object *r, *ret, *n0, *n1, *v;
+	struct numa_page pg;
+	struct cl c;
+	int i, cnt[2] = { 0, 0 };
+
+	cl_open(&c);
+	cl_exec(&c, "{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": 0,"
+		    " \"policy\": {\"mode\": \"interleave\", \"nodes\": [0, 1]}}}", &r);
+	json_object_put(r);
+	for (i = 0; i < 10; i++) {
+		ck_assert_int_eq(t_alloc(0, (gpa_t)i * PAGE_SIZE, &pg), 0);
+		cnt[pg.node]++;
+	}
+	/* round robin per vCPU */
+	ck_assert_int_eq(cnt[0], 5);
+	ck_assert_int_eq(cnt[1], 5);
+	/* vCPU 1 (home node 1), default policy: 3 local pages */
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(t_alloc(1, (gpa_t)(100 + i) * PAGE_SIZE, &pg), 0);
+		ck_assert_uint_eq(pg.node, 1);
+	}
+
+	ret = cl_exec(&c, "{\"execute\": \"query-numastat\"}", &r);
+	ck_assert_uint_eq(json_object_array_length(ret), 2);
+	n0 = idx(ret, 0);
+	n1 = idx(ret, 1);
+	ck_assert_uint_eq(u64(n0, "node"), 0);
+	ck_assert_uint_eq(u64(n0, "interleave_hit"), 5);
+	ck_assert_uint_eq(u64(n1, "interleave_hit"), 5);
+	ck_assert_uint_eq(u64(n0, "numa_hit"), 5);
+	ck_assert_uint_eq(u64(n1, "numa_hit"), 8);
+	ck_assert_uint_eq(u64(n0, "numa_miss"), 0);
+	ck_assert_uint_eq(u64(n1, "numa_foreign"), 0);
+	ck_assert_uint_eq(u64(n0, "local_node"), 5);	/* vCPU 0's node-0 pages */
+	ck_assert_uint_eq(u64(n0, "other_node"), 0);
+	ck_assert_uint_eq(u64(n1, "local_node"), 3);	/* vCPU 1's pages */
+	ck_assert_uint_eq(u64(n1, "other_node"), 5);	/* vCPU 0's node-1 pages */
+	ck_assert_uint_eq(u64(n0, "pages_used"), 5);
+	ck_assert_uint_eq(u64(n1, "pages_used"), 8);
+	ck_assert_uint_eq(u64(n0, "pages_free"), NODE_PAGES - 5);
+	json_object_put(r);
+
+	ret = cl_exec(&c, "{\"execute\": \"query-vcpus\"}", &r);
+	ck_assert_uint_eq(json_object_array_length(ret), 2);
+	n0 = idx(ret, 0);
+	ck_assert_uint_eq(u64(n0, "home-node"), 0);
+	ck_assert_uint_eq(u64(n0, "faults"), 10);
+	ck_assert(json_object_object_get_ex(n0, "alloc", &v));
+	ck_assert_uint_eq(json_object_get_uint64(idx(v, 0)), 5);
+	ck_assert_uint_eq(json_object_get_uint64(idx(v, 1)), 5);
+	ck_assert(json_object_object_get_ex(n0, "policy", &v));
+	ck_assert_str_eq(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN),
+			 "{\"mode\":\"interleave\",\"nodes\":[0,1],\"flags\":[]}");
+	n1 = idx(ret, 1);
+	ck_assert_uint_eq(u64(n1, "home-node"), 1);
+	ck_assert_uint_eq(u64(n1, "faults"), 3);
+	ck_assert(json_object_object_get_ex(n1, "policy", &v));
+	ck_assert(json_object_object_get_ex(v, "mode", &v));
+	ck_assert_str_eq(json_object_get_string(v), "default");
+	json_object_put(r);
+	cl_close(&c);
+}
+END_TEST
+
+START_TEST(test_set_vcpu_policy_runtime)
+{
+	struct json_object *r, *ret, *v;
+	struct numa_page pg;
+	const char *desc;
+	struct cl c;
+	int i, cnt[2] = { 0, 0 };
+
+	cl_open(&c);
+	ck_assert_int_eq(t_alloc(1, 0, &pg), 0);
+	ck_assert_uint_eq(pg.node, 1);		/* default: home node */
+	cl_exec(&c, "{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": 1,"
+		    " \"policy\": {\"mode\": \"bind\", \"nodes\": [0]}}}", &r);
+	json_object_put(r);
+	ck_assert_int_eq(t_alloc(1, PAGE_SIZE, &pg), 0);
+	ck_assert_uint_eq(pg.node, 0);
+	/* weighted interleave 3:1 */
+	cl_exec(&c, "{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": 1,"
+		    " \"policy\": {\"mode\": \"weighted-interleave\", \"nodes\": [0, 1],"
+		    " \"weights\": [3, 1]}}}", &r);
+	json_object_put(r);
+	for (i = 0; i < 8; i++) {
+		ck_assert_int_eq(t_alloc(1, (gpa_t)(10 + i) * PAGE_SIZE, &pg), 0);
+		cnt[pg.node]++;
+	}
+	ck_assert_int_eq(cnt[0], 6);
+	ck_assert_int_eq(cnt[1], 2);
+
+	/* the engine's validation: unknown node, empty bind, bad flags */
+	desc = cl_error(&c, "{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": 1,"
+			    " \"policy\": {\"mode\": \"bind\", \"nodes\": [5]}}}",
+			"GenericError", &r);
+	ck_assert_str_ne(desc, "");
+	json_object_put(r);
+	cl_error(&c, "{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": 1,"
+		     " \"policy\": {\"mode\": \"bind\", \"nodes\": []}}}", "GenericError", &r);
+	json_object_put(r);
+	cl_error(&c, "{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": 1,"
+		     " \"policy\": {\"mode\": \"local\", \"nodes\": [0],"
+		     " \"flags\": [\"static-nodes\", \"relative-nodes\"]}}}", "GenericError", &r);
+	json_object_put(r);
+	cl_error(&c, "{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": 2,"
+		     " \"policy\": {\"mode\": \"local\"}}}", "GenericError", &r);
+	json_object_put(r);
+	/* unchanged after the refusals */
+	ret = cl_exec(&c, "{\"execute\": \"query-vcpus\"}", &r);
+	ck_assert(json_object_object_get_ex(idx(ret, 1), "policy", &v));
+	ck_assert_str_eq(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN),
+			 "{\"mode\":\"weighted-interleave\",\"nodes\":[0,1],\"flags\":[],"
+			 "\"weights\":[3,1]}");
+	json_object_put(r);
+	cl_close(&c);
+}
+END_TEST
+
+START_TEST(test_range_policy_and_placement)
+{
+	struct json_object *r, *ret, *runs, *ranges, *v;
+	struct numa_page pg;
+	struct cl c;
+	int i;
+
+	cl_open(&c);
+	/* bind [64 KiB, 96 KiB) to node 1; vCPU 0 (home 0) faults around it */
+	cl_exec(&c, "{\"execute\": \"set-range-policy\", \"arguments\": {\"start\": 65536,"
+		    " \"size\": 32768, \"policy\": {\"mode\": \"bind\", \"nodes\": [1]}}}", &r);
+	json_object_put(r);
+	for (i = 14; i < 26; i++)
+		ck_assert_int_eq(t_alloc(0, (gpa_t)i * PAGE_SIZE, &pg), 0);
+	ret = cl_exec(&c, "{\"execute\": \"query-placement\", \"arguments\":"
+			  " {\"start\": 49152, \"end\": 114688}}", &r);
+	/* pages 12-13 unbacked, 14-15 node 0, 16-23 node 1, 24-25 node 0, 26-27 unbacked */
+	ck_assert(json_object_object_get_ex(ret, "runs", &runs));
+	ck_assert_uint_eq(json_object_array_length(runs), 5);
+	ck_assert_uint_eq(u64(idx(runs, 0), "start"), 12 * PAGE_SIZE);
+	ck_assert(json_object_object_get_ex(idx(runs, 0), "node", &v));
+	ck_assert_ptr_null(v);
+	ck_assert_uint_eq(u64(idx(runs, 1), "node"), 0);
+	ck_assert_uint_eq(u64(idx(runs, 2), "start"), 16 * PAGE_SIZE);
+	ck_assert_uint_eq(u64(idx(runs, 2), "end"), 24 * PAGE_SIZE);
+	ck_assert_uint_eq(u64(idx(runs, 2), "node"), 1);
+	ck_assert_uint_eq(u64(idx(runs, 3), "node"), 0);
+	ck_assert_uint_eq(u64(idx(runs, 4), "end"), 28 * PAGE_SIZE);
+	ck_assert(json_object_object_get_ex(ret, "pages", &v));
+	ck_assert_uint_eq(u64(v, "0"), 4);
+	ck_assert_uint_eq(u64(v, "1"), 8);
+	ck_assert_uint_eq(u64(ret, "unbacked"), 4);
+	ck_assert(json_object_object_get_ex(ret, "ranges", &ranges));
+	ck_assert_uint_eq(json_object_array_length(ranges), 1);
+	ck_assert_uint_eq(u64(idx(ranges, 0), "start"), 65536);
+	ck_assert_uint_eq(u64(idx(ranges, 0), "end"), 98304);
+	ck_assert(json_object_object_get_ex(idx(ranges, 0), "policy", &v));
+	ck_assert_str_eq(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN),
+			 "{\"mode\":\"bind\",\"nodes\":[1],\"flags\":[]}");
+	json_object_put(r);
+
+	/* a single page, then outside guest RAM */
+	ret = cl_exec(&c, "{\"execute\": \"query-placement\", \"arguments\": {\"start\": 70000}}", &r);
+	ck_assert(json_object_object_get_ex(ret, "runs", &runs));
+	ck_assert_uint_eq(json_object_array_length(runs), 1);
+	ck_assert_uint_eq(u64(idx(runs, 0), "node"), 1);
+	json_object_put(r);
+	cl_error(&c, "{\"execute\": \"query-placement\", \"arguments\": {\"start\": 1099511627776}}",
+		 "GenericError", &r);
+	json_object_put(r);
+	/* engine validation of ranges: unaligned, empty */
+	cl_error(&c, "{\"execute\": \"set-range-policy\", \"arguments\": {\"start\": 100,"
+		     " \"size\": 4096, \"policy\": {\"mode\": \"bind\", \"nodes\": [1]}}}",
+		 "GenericError", &r);
+	json_object_put(r);
+	cl_error(&c, "{\"execute\": \"set-range-policy\", \"arguments\": {\"start\": 0,"
+		     " \"size\": 0, \"policy\": {\"mode\": \"bind\", \"nodes\": [1]}}}",
+		 "GenericError", &r);
+	json_object_put(r);
+	/* removal with default */
+	cl_exec(&c, "{\"execute\": \"set-range-policy\", \"arguments\": {\"start\": 65536,"
+		    " \"size\": 32768, \"policy\": {\"mode\": \"default\"}}}", &r);
+	json_object_put(r);
+	ck_assert_int_eq(t_alloc(0, 30 * PAGE_SIZE, &pg), 0);
+	ck_assert_uint_eq(pg.node, 0);
+	ret = cl_exec(&c, "{\"execute\": \"query-placement\", \"arguments\": {\"start\": 65536,"
+			  " \"end\": 98304}}", &r);
+	ck_assert(json_object_object_get_ex(ret, "ranges", &ranges));
+	ck_assert_uint_eq(json_object_array_length(ranges), 0);
+	json_object_put(r);
+	cl_close(&c);
+}
+END_TEST
+
+START_TEST(test_buddyinfo_zoneinfo)
+{
+	struct json_object *r, *ret, *fr;
+	struct numa_page pg;
+	unsigned int n, o;
+	struct cl c;
+	int i;
+
+	cl_open(&c);
+	for (i = 0; i < 37; i++)
+		ck_assert_int_eq(t_alloc(i & 1, (gpa_t)i * PAGE_SIZE, &pg), 0);
+	ret = cl_exec(&c, "{\"execute\": \"query-buddyinfo\"}", &r);
+	ck_assert_uint_eq(json_object_array_length(ret), 2);
+	for (n = 0; n < 2; n++) {
+		struct buddy_info bi;
+
+		buddy_get_info(numa_node_buddy(nv, n), &bi);
+		ck_assert_uint_eq(u64(idx(ret, n), "node"), n);
+		ck_assert(json_object_object_get_ex(idx(ret, n), "free", &fr));
+		ck_assert_uint_eq(json_object_array_length(fr), MAX_ORDER);
+		for (o = 0; o < MAX_ORDER; o++)
+			ck_assert_uint_eq(json_object_get_uint64(idx(fr, o)), bi.nr_free[o]);
+	}
+	json_object_put(r);
+	ret = cl_exec(&c, "{\"execute\": \"query-zoneinfo\"}", &r);
+	for (n = 0; n < 2; n++) {
+		struct json_object *z = idx(ret, n);
+		struct buddy_info bi;
+
+		buddy_get_info(numa_node_buddy(nv, n), &bi);
+		ck_assert_uint_eq(u64(z, "free"), bi.free_pages);
+		ck_assert_uint_eq(u64(z, "pcp"), bi.pcp_pages);
+		ck_assert_uint_eq(u64(z, "managed"), NODE_PAGES);
+		ck_assert_uint_eq(u64(z, "min"), bi.wmark_min);
+		ck_assert_uint_eq(u64(z, "low"), bi.wmark_low);
+		ck_assert_uint_eq(u64(z, "high"), bi.wmark_high);
+		ck_assert_uint_eq(u64(z, "free") + u64(z, "pcp"),
+				  NODE_PAGES - (n == 0 ? 19 : 18));
+	}
+	json_object_put(r);
+	cl_close(&c);
+}
+END_TEST
+
+START_TEST(test_query_faults)
+{
+	struct json_object *r, *ret, *h;
+	struct cl c;
+
+	cl_open(&c);
+	ret = cl_exec(&c, "{\"execute\": \"query-faults\"}", &r);
+	ck_assert_uint_eq(u64(ret, "count"), 0);
+	ck_assert_uint_eq(u64(ret, "p99-ns"), 0);
+	json_object_put(r);
+	/* 90 faults under 1 us, 9 under 4 us, 1 at 100 us */
+	fake_faults.count = 100;
+	fake_faults.bucket[10] = 90;
+	fake_faults.bucket[12] = 9;
+	fake_faults.bucket[17] = 1;
+	fake_faults.max_ns = 100000;
+	qmp_faults_fill_percentiles(&fake_faults);
+	ret = cl_exec(&c, "{\"execute\": \"query-faults\"}", &r);
+	ck_assert_uint_eq(u64(ret, "count"), 100);
+	ck_assert_uint_eq(u64(ret, "p50-ns"), 1024);
+	ck_assert_uint_eq(u64(ret, "p90-ns"), 1024);
+	ck_assert_uint_eq(u64(ret, "p99-ns"), 4096);
+	ck_assert_uint_eq(u64(ret, "max-ns"), 100000);
+	ck_assert(json_object_object_get_ex(ret, "histogram", &h));
+	ck_assert_uint_eq(json_object_array_length(h), 3);
+	ck_assert_uint_eq(u64(idx(h, 2), "lt-ns"), 131072);
+	ck_assert_uint_eq(u64(idx(h, 2), "count"), 1);
+	json_object_put(r);
+	cl_close(&c);
+}
+END_TEST
+
+/* ---- events ---- */
+
+START_TEST(test_events_oom_watermark)
+{
+	struct json_object *r, *ev, *d, *v;
+	struct qmp_oom oom = { 0 };
+	struct buddy_info bi;
+	struct numa_page pg;
+	pfn_t pfns[NODE_PAGES];
+	unsigned int nr = 0, i;
+	struct cl c, idle;
+	char err[128];
+
+	cl_open(&c);
+	/* a client that never negotiated gets no events */
+	ck_assert_int_eq(cl_connect_raw(&idle), 0);
+	json_object_put(cl_read(&idle, TIMEOUT_MS));
+
+	ck_assert_int_eq(numa_set_vcpu_policy(nv, 1, &(struct mpol_spec){
+				.mode = MPOL_BIND, .nodes = 1U << 1 }, err,
+				sizeof(err)), 0);
+	buddy_get_info(numa_node_buddy(nv, 1), &bi);
+	ck_assert_uint_gt(bi.wmark_low, bi.wmark_min);
+	/* drain node 1 until bind fails: free sinks past low, then min */
+	for (;;) {
+		int ret = t_alloc(1, (gpa_t)nr * PAGE_SIZE, &pg);
+
+		if (ret) {
+			ck_assert_int_eq(ret, -ENOMEM);
+			break;
+		}
+		ck_assert_uint_eq(pg.node, 1);
+		pfns[nr++] = pg.pfn;
+		ck_assert_uint_lt(nr, NODE_PAGES);
+	}
+	/* what the fault path's on_oom hook reports */
+	oom.vcpu = 1;
+	oom.gpa = (gpa_t)nr * PAGE_SIZE;
+	oom.policy = (struct mpol_spec){ .mode = MPOL_BIND, .nodes = 2 };
+	oom.nr_nodes = 2;
+	buddy_get_info(numa_node_buddy(nv, 0), &bi);
+	oom.free[0] = bi.free_pages;
+	buddy_get_info(numa_node_buddy(nv, 1), &bi);
+	oom.free[1] = bi.free_pages;
+	qmp_event_oom(srv, &oom);
+
+	/* OOM and the two downward crossings, low before min */
+	{
+		struct json_object *wm[2] = { NULL, NULL }, *oomev = NULL;
+		unsigned int nwm = 0;
+
+		while (nwm < 2 || !oomev) {
+			ev = cl_read(&c, TIMEOUT_MS);
+			ck_assert_msg(ev, "missing events (%u watermark, oom %d)",
+				      nwm, !!oomev);
+			ck_assert(json_object_object_get_ex(ev, "event", &v));
+			if (!strcmp(json_object_get_string(v), "OOM")) {
+				ck_assert_ptr_null(oomev);
+				oomev = ev;
+			} else {
+				ck_assert_str_eq(json_object_get_string(v), "WATERMARK");
+				ck_assert_uint_lt(nwm, 2);
+				wm[nwm++] = ev;
+			}
+		}
+		ck_assert(json_object_object_get_ex(wm[0], "data", &d));
+		ck_assert_uint_eq(u64(d, "node"), 1);
+		ck_assert(json_object_object_get_ex(d, "watermark", &v));
+		ck_assert_str_eq(json_object_get_string(v), "low");
+		ck_assert(json_object_object_get_ex(d, "direction", &v));
+		ck_assert_str_eq(json_object_get_string(v), "below");
+		ck_assert(json_object_object_get_ex(wm[0], "timestamp", &v));
+		ck_assert_uint_gt(u64(v, "seconds"), 0);
+		u64(v, "microseconds");
+		ck_assert(json_object_object_get_ex(wm[1], "data", &d));
+		ck_assert(json_object_object_get_ex(d, "watermark", &v));
+		ck_assert_str_eq(json_object_get_string(v), "min");
+		ck_assert_uint_le(u64(d, "free"), u64(d, "min"));
+
+		ck_assert(json_object_object_get_ex(oomev, "data", &d));
+		ck_assert_int_eq(u64(d, "vcpu"), 1);
+		ck_assert_uint_eq(u64(d, "gpa"), (gpa_t)nr * PAGE_SIZE);
+		ck_assert(json_object_object_get_ex(d, "policy", &v));
+		ck_assert_str_eq(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN),
+				 "{\"mode\":\"bind\",\"nodes\":[1],\"flags\":[]}");
+		ck_assert(json_object_object_get_ex(d, "free", &v));
+		ck_assert_uint_eq(json_object_get_uint64(idx(v, 1)), oom.free[1]);
+		json_object_put(wm[0]);
+		json_object_put(wm[1]);
+		json_object_put(oomev);
+	}
+
+	/* give everything back: min, then low, crossed upwards */
+	for (i = 0; i < nr; i++)
+		ck_assert_int_eq(numa_free(nv, 1, pfns[i], 0, NUMA_HOST), 0);
+	ev = wait_event(&c, "WATERMARK");
+	ck_assert(json_object_object_get_ex(ev, "data", &d));
+	ck_assert(json_object_object_get_ex(d, "watermark", &v));
+	ck_assert_str_eq(json_object_get_string(v), "min");
+	ck_assert(json_object_object_get_ex(d, "direction", &v));
+	ck_assert_str_eq(json_object_get_string(v), "above");
+	json_object_put(ev);
+	ev = wait_event(&c, "WATERMARK");
+	ck_assert(json_object_object_get_ex(ev, "data", &d));
+	ck_assert(json_object_object_get_ex(d, "watermark", &v));
+	ck_assert_str_eq(json_object_get_string(v), "low");
+	json_object_put(ev);
+
+	/* the idle client saw nothing and still works */
+	r = cl_read(&idle, 50);
+	ck_assert_ptr_null(r);
+	cl_close(&idle);
+	cl_close(&c);
+}
+END_TEST
+
+/* ---- bad input ---- */
+
+START_TEST(test_bad_input)
+{
+	struct json_object *r, *ret;
+	const char *desc;
+	struct cl c;
+
+	cl_open(&c);
+	desc = cl_error(&c, "{\"execute\": }", "GenericError", &r);
+	ck_assert_ptr_nonnull(strstr(desc, "JSON parse error"));
+	json_object_put(r);
+	cl_error(&c, "[1, 2]", "GenericError", &r);
+	json_object_put(r);
+	cl_error(&c, "\"execute\"", "GenericError", &r);
+	json_object_put(r);
+	cl_error(&c, "{\"arguments\": {}}", "GenericError", &r);
+	json_object_put(r);
+	cl_error(&c, "{\"execute\": 5}", "GenericError", &r);
+	json_object_put(r);
+	cl_error(&c, "{\"execute\": \"query-numastat\", \"extra\": 1}", "GenericError", &r);
+	json_object_put(r);
+	cl_error(&c, "{\"execute\": \"query-numastat\", \"arguments\": [1]}", "GenericError", &r);
+	json_object_put(r);
+	cl_error(&c, "{\"execute\": \"query-numastat\", \"arguments\": {\"x\": 1}}",
+		 "GenericError", &r);
+	json_object_put(r);
+	cl_error(&c, "{\"execute\": \"no-such-command\"}", "CommandNotFound", &r);
+	json_object_put(r);
+	/* wrong argument types */
+	desc = cl_error(&c, "{\"execute\": \"query-placement\", \"arguments\": {\"start\": \"0\"}}",
+			"GenericError", &r);
+	ck_assert_ptr_nonnull(strstr(desc, "start"));
+	json_object_put(r);
+	cl_error(&c, "{\"execute\": \"query-placement\", \"arguments\": {\"start\": -4096}}",
+		 "GenericError", &r);
+	json_object_put(r);
+	cl_error(&c, "{\"execute\": \"query-placement\", \"arguments\": {\"start\": 1.5}}",
+		 "GenericError", &r);
+	json_object_put(r);
+	cl_error(&c, "{\"execute\": \"query-placement\", \"arguments\": {}}", "GenericError", &r);
+	json_object_put(r);
+	cl_error(&c, "{\"execute\": \"query-placement\", \"arguments\": {\"start\": 8192, \"end\": 4096}}",
+		 "GenericError", &r);
+	json_object_put(r);
+	cl_error(&c, "{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": true,"
+		     " \"policy\": {\"mode\": \"local\"}}}", "GenericError", &r);
+	json_object_put(r);
+	cl_error(&c, "{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": 0,"
+		     " \"policy\": \"bind\"}}", "GenericError", &r);
+	json_object_put(r);
+	cl_error(&c, "{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": 0,"
+		     " \"policy\": {\"mode\": \"sideways\"}}}", "GenericError", &r);
+	json_object_put(r);
+	cl_error(&c, "{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": 0,"
+		     " \"policy\": {\"mode\": \"bind\", \"nodes\": \"0-1\"}}}", "GenericError", &r);
+	json_object_put(r);
+	cl_error(&c, "{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": 0,"
+		     " \"policy\": {\"mode\": \"bind\", \"nodes\": [0, 0]}}}", "GenericError", &r);
+	json_object_put(r);
+	cl_error(&c, "{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": 0,"
+		     " \"policy\": {\"mode\": \"bind\", \"nodes\": [99]}}}", "GenericError", &r);
+	json_object_put(r);
+	cl_error(&c, "{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": 0,"
+		     " \"policy\": {\"mode\": \"weighted-interleave\", \"nodes\": [0, 1],"
+		     " \"weights\": [1]}}}", "GenericError", &r);
+	json_object_put(r);
+	cl_error(&c, "{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": 0,"
+		     " \"policy\": {\"mode\": \"weighted-interleave\", \"nodes\": [0, 1],"
+		     " \"weights\": [1, 256]}}}", "GenericError", &r);
+	json_object_put(r);
+	cl_error(&c, "{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": 0,"
+		     " \"policy\": {\"mode\": \"bind\", \"nodes\": [0], \"flags\": [\"fast\"]}}}",
+		 "GenericError", &r);
+	json_object_put(r);
+	cl_error(&c, "{\"execute\": \"set-range-policy\", \"arguments\": {\"start\": 0,"
+		     " \"policy\": {\"mode\": \"local\"}}}", "GenericError", &r);
+	json_object_put(r);
+	/* garbage, then a good request on the next line: resynchronised */
+	cl_send(&c, "}}}} nonsense\n");
+	r = cl_reply(&c);
+	ck_assert(json_object_object_get_ex(r, "error", NULL));
+	json_object_put(r);
+	ret = cl_exec(&c, "{\"execute\": \"query-zoneinfo\"}", &r);
+	ck_assert_uint_eq(json_object_array_length(ret), 2);
+	json_object_put(r);
+	cl_close(&c);
+}
+END_TEST
+
+START_TEST(test_framing)
+{
+	static const char req[] = "{\"execute\": \"query-commands\", \"id\": 1}";
+	struct json_object *r, *v;
+	struct cl c;
+	size_t i;
+	int id;
+
+	cl_open(&c);
+	/* one request split over many writes */
+	for (i = 0; i < sizeof(req) - 1; i += 7) {
+		char part[8] = { 0 };
+
+		memcpy(part, req + i, min_t(size_t, 7, sizeof(req) - 1 - i));
+		cl_send(&c, part);
+		usleep(2000);
+	}
+	r = cl_reply(&c);
+	ck_assert(json_object_object_get_ex(r, "return", NULL));
+	json_object_put(r);
+	/* several in one write, without newlines: answered in order */
+	cl_send(&c, "{\"execute\": \"query-numastat\", \"id\": 1}"
+		    "{\"execute\": \"query-bogus\", \"id\": 2}  "
+		    "{\"execute\": \"query-zoneinfo\", \"id\": 3}\n");
+	for (id = 1; id <= 3; id++) {
+		r = cl_reply(&c);
+		ck_assert(json_object_object_get_ex(r, "id", &v));
+		ck_assert_int_eq(json_object_get_int(v), id);
+		ck_assert(json_object_object_get_ex(r, id == 2 ? "error" : "return", NULL));
+		json_object_put(r);
+	}
+	cl_close(&c);
+}
+END_TEST
+
+START_TEST(test_oversized_request)
+{
+	struct json_object *r, *e, *v;
+	struct cl c, c2;
+	char *big;
+	size_t n = QMP_DEFAULT_MAX_REQUEST + 1024;
+
+	cl_open(&c);
+	big = malloc(n + 64);
+	ck_assert_ptr_nonnull(big);
+	strcpy(big, "{\"execute\": \"query-numastat\", \"id\": \"");
+	memset(big + strlen(big), 'A', n);
+	strcpy(big + n, "\"}\n");
+	cl_send(&c, big);
+	free(big);
+	r = cl_read(&c, TIMEOUT_MS);
+	ck_assert_ptr_nonnull(r);
+	ck_assert(json_object_object_get_ex(r, "error", &e));
+	ck_assert(json_object_object_get_ex(e, "desc", &v));
+	ck_assert_ptr_nonnull(strstr(json_object_get_string(v), "larger than"));
+	json_object_put(r);
+	ck_assert_ptr_null(cl_read(&c, TIMEOUT_MS));	/* then disconnected */
+	cl_close(&c);
+	/* a request just under the limit is fine */
+	cl_open(&c2);
+	big = malloc(QMP_DEFAULT_MAX_REQUEST);
+	strcpy(big, "{\"execute\": \"query-numastat\", \"id\": \"");
+	n = QMP_DEFAULT_MAX_REQUEST - strlen(big) - 8;
+	memset(big + strlen(big), 'B', n);
+	strcpy(big + strlen("{\"execute\": \"query-numastat\", \"id\": \"") + n, "\"}\n");
+	cl_send(&c2, big);
+	free(big);
+	r = cl_reply(&c2);
+	ck_assert(json_object_object_get_ex(r, "return", NULL));
+	json_object_put(r);
+	cl_close(&c2);
+}
+END_TEST
+
+START_TEST(test_half_closed)
+{
+	struct json_object *r;
+	struct cl c;
+
+	cl_open(&c);
+	cl_send(&c, "{\"execute\": \"query-numastat\", \"id\": 1}\n"
+		    "{\"execute\": \"query-buddyinfo\", \"id\": 2}\n");
+	ck_assert_int_eq(shutdown(c.fd, SHUT_WR), 0);
+	r = cl_reply(&c);
+	ck_assert(json_object_object_get_ex(r, "return", NULL));
+	json_object_put(r);
+	r = cl_reply(&c);
+	ck_assert(json_object_object_get_ex(r, "return", NULL));
+	json_object_put(r);
+	ck_assert_ptr_null(cl_read(&c, TIMEOUT_MS));	/* then closed */
+	cl_close(&c);
+	/* and a client that vanishes mid-request */
+	cl_open(&c);
+	cl_send(&c, "{\"execute\": \"query-num");
+	cl_close(&c);
+	cl_open(&c);
+	cl_exec(&c, "{\"execute\": \"query-numastat\"}", &r);
+	json_object_put(r);
+	cl_close(&c);
+}
+END_TEST
+
+static void limits_setup(void)
+{
+	struct qmp_config cfg = {
+		.max_clients = 4,
+		.max_outbuf = 64 * 1024,
+		.wmark_interval_ms = 10,
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	vm_setup(&cfg);
+}
+
+START_TEST(test_too_many_clients)
+{
+	struct qmp_server_stats st;
+	struct json_object *r, *e, *v;
+	struct cl c[5];
+	int i, ok = 0;
+
+	for (i = 0; i < 4; i++)
+		cl_open(&c[i]);
+	ck_assert_int_eq(cl_connect_raw(&c[4]), 0);
+	r = cl_read(&c[4], TIMEOUT_MS);
+	ck_assert_ptr_nonnull(r);
+	ck_assert(json_object_object_get_ex(r, "error", &e));
+	ck_assert(json_object_object_get_ex(e, "desc", &v));
+	ck_assert_ptr_nonnull(strstr(json_object_get_string(v), "too many clients"));
+	json_object_put(r);
+	ck_assert_ptr_null(cl_read(&c[4], TIMEOUT_MS));
+	cl_close(&c[4]);
+	/* the others still work; once one leaves, a new one is accepted */
+	r = NULL;
+	cl_exec(&c[0], "{\"execute\": \"query-numastat\"}", &r);
+	json_object_put(r);
+	cl_close(&c[3]);
+	for (i = 0; i < 200 && !ok; i++) {
+		qmp_server_get_stats(srv, &st);
+		ok = st.clients == 3;
+		if (!ok)
+			usleep(10000);
+	}
+	ck_assert(ok);
+	cl_open(&c[3]);
+	qmp_server_get_stats(srv, &st);
+	ck_assert_uint_eq(st.refused, 1);
+	ck_assert_uint_eq(st.clients, 4);
+	for (i = 0; i < 4; i++)
+		cl_close(&c[i]);
+}
+END_TEST
+
+START_TEST(test_slow_client)
+{
+	static const char req[] = "{\"execute\": \"query-vcpus\"}\n";
+	struct qmp_server_stats st;
+	struct json_object *r;
+	struct timespec t0, t1;
+	struct cl slow, fast;
+	int rcv = 4096, fl;
+	bool gone = false;
+	long sent = 0;
+
+	cl_open(&slow);
+	cl_open(&fast);
+	setsockopt(slow.fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+	fl = fcntl(slow.fd, F_GETFL);
+	fcntl(slow.fd, F_SETFL, fl | O_NONBLOCK);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* flood requests, never read a reply */
+	while (!gone) {
+		ssize_t n = send(slow.fd, req, sizeof(req) - 1, MSG_NOSIGNAL);
+
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			struct pollfd p = { .fd = slow.fd, .events = POLLOUT };
+
+			poll(&p, 1, 20);
+			/* the server thread keeps answering others meanwhile */
+			r = NULL;
+			cl_exec(&fast, "{\"execute\": \"query-numastat\"}", &r);
+			json_object_put(r);
+		} else if (n < 0) {
+			gone = true;	/* EPIPE / ECONNRESET: disconnected */
+		} else {
+			sent++;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		ck_assert_msg(t1.tv_sec - t0.tv_sec < 20, "slow client never dropped");
+		if (!gone) {
+			qmp_server_get_stats(srv, &st);
+			gone = st.disconnected_slow > 0 && sent > 1000;
+		}
+	}
+	qmp_server_get_stats(srv, &st);
+	ck_assert_uint_ge(st.disconnected_slow, 1);
+	cl_close(&slow);
+	r = NULL;
+	cl_exec(&fast, "{\"execute\": \"query-numastat\"}", &r);
+	json_object_put(r);
+	cl_close(&fast);
+}
+END_TEST
+
+/* ---- the socket file ---- */
+
+START_TEST(test_socket_file)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct qmp_server *other = NULL;
+	char err[256], path2[160];
+	struct stat st;
+	int fd, r;
+
+	ck_assert_int_eq(stat(sock, &st), 0);
+	ck_assert(S_ISSOCK(st.st_mode));
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+	/* a live socket is refused with a clear error */
+	r = qmp_server_start(sock, &nb.be, NULL, &other, err, sizeof(err));
+	ck_assert_int_eq(r, -EADDRINUSE);
+	ck_assert_ptr_nonnull(strstr(err, "in use"));
+	/* a stale one (nobody listening) is replaced */
+	snprintf(path2, sizeof(path2), "%s/stale.sock", dir);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	strcpy(sa.sun_path, path2);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	close(fd);
+	ck_assert_int_eq(access(path2, F_OK), 0);
+	r = qmp_server_start(path2, &nb.be, NULL, &other, err, sizeof(err));
+	ck_assert_msg(!r, "%s", err);
+	ck_assert_int_eq(stat(path2, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+	qmp_server_stop(other);
+	ck_assert_int_eq(access(path2, F_OK), -1);
+	/* a regular file is never removed */
+	fd = open(path2, O_CREAT | O_WRONLY, 0644);
+	close(fd);
+	r = qmp_server_start(path2, &nb.be, NULL, &other, err, sizeof(err));
+	ck_assert_int_eq(r, -EEXIST);
+	ck_assert_int_eq(access(path2, F_OK), 0);
+	unlink(path2);
+}
+END_TEST
+
+/* ---- consistency under concurrent allocation ---- */
+
+static volatile int stop_alloc;
+
+static void *alloc_thread(void *arg)
+{
+	int vcpu = (int)(long)arg;
+	struct numa_page pg;
+	long n = 0;
+
+	/* interleave, free right away: the counters keep moving */
+	while (!stop_alloc) {
+		if (!numa_alloc(nv, vcpu, 0, 0, 0, &pg)) {
+			numa_free(nv, pg.node, pg.pfn, 0, vcpu);
+			n++;
+		}
+	}
+	return (void *)n;
+}
+
+START_TEST(test_consistent_snapshots)
+{
+	struct json_object *r, *ret;
+	pthread_t th[2];
+	uint64_t prev = 0, total, allocs = 0;
+	struct cl c;
+	char err[128];
+	int i, k;
+	void *res;
+
+	for (k = 0; k < 2; k++)
+		ck_assert_int_eq(numa_set_vcpu_policy(nv, k, &(struct mpol_spec){
+					.mode = k ? MPOL_INTERLEAVE : MPOL_PREFERRED,
+					.nodes = k ? 3 : 2 }, err, sizeof(err)), 0);
+	cl_open(&c);
+	for (k = 0; k < 2; k++)
+		pthread_create(&th[k], NULL, alloc_thread, (void *)(long)k);
+	for (i = 0; i < 200; i++) {
+		uint64_t hit = 0, miss = 0, foreign = 0, loc = 0, oth = 0;
+
+		ret = cl_exec(&c, "{\"execute\": \"query-numastat\"}", &r);
+		for (k = 0; k < 2; k++) {
+			struct json_object *n = idx(ret, k);
+
+			hit += u64(n, "numa_hit");
+			miss += u64(n, "numa_miss");
+			foreign += u64(n, "numa_foreign");
+			loc += u64(n, "local_node");
+			oth += u64(n, "other_node");
+		}
+		/* every allocation counted once on each side of each pair */
+		ck_assert_uint_eq(miss, foreign);
+		ck_assert_uint_eq(hit + miss, loc + oth);
+		total = hit + miss;
+		ck_assert_uint_ge(total, prev);
+		prev = total;
+		json_object_put(r);
+	}
+	stop_alloc = 1;
+	for (k = 0; k < 2; k++) {
+		pthread_join(th[k], &res);
+		allocs += (uint64_t)(long)res;
+	}
+	/* no lost counts */
+	ret = cl_exec(&c, "{\"execute\": \"query-numastat\"}", &r);
+	ck_assert_uint_eq(u64(idx(ret, 0), "numa_hit") + u64(idx(ret, 1), "numa_hit") +
+			  u64(idx(ret, 0), "numa_miss") + u64(idx(ret, 1), "numa_miss"),
+			  allocs);
+	ck_assert_uint_eq(u64(idx(ret, 0), "pages_used") + u64(idx(ret, 1), "pages_used"), 0);
+	json_object_put(r);
+	cl_close(&c);
+}
+END_TEST
+
+/* ---- numavmctl ---- */
+
+static char ctl[PATH_MAX + 16];
+
+static void find_ctl(void)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash;
+
+	ck_assert_int_gt(n, 0);
+	exe[n] = 0;
+	slash = strrchr(exe, '/');
+	*slash = 0;
+	snprintf(ctl, sizeof(ctl), "%s/numavmctl", exe);
+	ck_assert_msg(access(ctl, X_OK) == 0, "%s not built", ctl);
+}
+
+/* Run numavmctl with @args; its stdout in @out; returns the exit status */
+static int run_ctl(const char *args, char *out, size_t len)
+{
+	char cmd[PATH_MAX + 512];
+	size_t off = 0;
+	FILE *p;
+	int st;
+
+	snprintf(cmd, sizeof(cmd), "%s --socket %s %s", ctl, sock, args);
+	p = popen(cmd, "r");
+	ck_assert_ptr_nonnull(p);
+	while (off + 1 < len) {
+		size_t n = fread(out + off, 1, len - 1 - off, p);
+
+		if (!n)
+			break;
+		off += n;
+	}
+	out[off] = 0;
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+START_TEST(test_numavmctl)
+{
+	char out[16384], line[256];
+	struct numa_page pg;
+	int i, cnt[2] = { 0, 0 };
+	FILE *ev;
+
+	find_ctl();
+	ck_assert_int_eq(run_ctl("set-policy vcpu 0 interleave 0-1", out, sizeof(out)), 0);
+	for (i = 0; i < 10; i++) {
+		ck_assert_int_eq(t_alloc(0, (gpa_t)i * PAGE_SIZE, &pg), 0);
+		cnt[pg.node]++;
+	}
+	ck_assert_int_eq(cnt[0], 5);
+
+	ck_assert_int_eq(run_ctl("numastat", out, sizeof(out)), 0);
+	ck_assert_msg(strstr(out, "                           node0           node1\n"
+				  "numa_hit                       5               5\n"
+				  "numa_miss                      0               0\n"
+				  "numa_foreign                   0               0\n"
+				  "interleave_hit                 5               5\n"
+				  "local_node                     5               0\n"
+				  "other_node                     0               5\n") == out,
+		      "numastat output:\n%s", out);
+
+	ck_assert_int_eq(run_ctl("buddyinfo", out, sizeof(out)), 0);
+	ck_assert_msg(!strncmp(out, "Node 0, zone   Normal ", 22), "%s", out);
+	ck_assert_ptr_nonnull(strstr(out, "\nNode 1, zone   Normal "));
+
+	ck_assert_int_eq(run_ctl("zoneinfo", out, sizeof(out)), 0);
+	snprintf(line, sizeof(line), "  pages free     %d\n", NODE_PAGES - 5);
+	ck_assert_msg(strstr(out, "Node 0, zone   Normal\n") && strstr(out, line) &&
+		      strstr(out, "        managed  1024\n"),
+		      "%s", out);
+
+	ck_assert_int_eq(run_ctl("vcpus", out, sizeof(out)), 0);
+	ck_assert_msg(strstr(out, "interleave:0-1"), "%s", out);
+
+	ck_assert_int_eq(run_ctl("placement 0x0-0x3000", out, sizeof(out)), 0);
+	ck_assert_msg(strstr(out, "0x000000000000-0x000000001000  node0            1 pages\n"), "%s", out);
+	ck_assert_msg(strstr(out, "pages: node0=2 node1=1 unbacked=0"), "%s", out);
+
+	ck_assert_int_eq(run_ctl("set-policy range 0x100000-0x110000 bind 1", out, sizeof(out)), 0);
+	ck_assert_int_eq(t_alloc(0, 0x100000, &pg), 0);
+	ck_assert_uint_eq(pg.node, 1);
+	ck_assert_int_eq(run_ctl("placement 0x100000-0x102000", out, sizeof(out)), 0);
+	ck_assert_msg(strstr(out, "range 0x000000100000-0x000000110000  bind:1"), "%s", out);
+
+	/* refusals: exit status 1, nothing changed */
+	ck_assert_int_eq(run_ctl("set-policy vcpu 0 bind 7 2>/dev/null", out, sizeof(out)), 1);
+	ck_assert_int_eq(run_ctl("set-policy vcpu 0 sideways 0 2>/dev/null", out, sizeof(out)), 1);
+	ck_assert_int_eq(run_ctl("nonsense 2>/dev/null", out, sizeof(out)), 2);
+
+	ck_assert_int_eq(run_ctl("--json numastat", out, sizeof(out)), 0);
+	ck_assert_msg(!strncmp(out, "{\"return\":[{\"node\":0,\"numa_hit\":5,", 34), "%s", out);
+
+	ck_assert_int_eq(run_ctl("--watch 0.05 --count 3 zoneinfo", out, sizeof(out)), 0);
+	{
+		char *p = out;
+		int n = 0;
+
+		while ((p = strstr(p, "Node 1, zone"))) {
+			n++;
+			p++;
+		}
+		ck_assert_int_eq(n, 3);
+	}
+
+	ck_assert_int_eq(run_ctl("faults", out, sizeof(out)), 0);
+	ck_assert_msg(strstr(out, "faults 0 "), "%s", out);
+
+	/* events: follow, one OOM */
+	{
+		char cmd[PATH_MAX + 256];
+		struct qmp_server_stats st;
+		struct qmp_oom oom = { .vcpu = 0, .gpa = 0x5000, .nr_nodes = 2,
+				       .policy = { .mode = MPOL_BIND, .nodes = 1 } };
+
+		snprintf(cmd, sizeof(cmd), "%s --socket %s --count 1 events", ctl, sock);
+		qmp_server_get_stats(srv, &st);
+		ev = popen(cmd, "r");
+		ck_assert_ptr_nonnull(ev);
+		/* wait until it negotiated (two requests more than now) */
+		for (i = 0; i < 500; i++) {
+			struct qmp_server_stats s2;
+
+			qmp_server_get_stats(srv, &s2);
+			if (s2.requests > st.requests)
+				break;
+			usleep(10000);
+		}
+		qmp_event_oom(srv, &oom);
+		ck_assert_ptr_nonnull(fgets(line, sizeof(line), ev));
+		ck_assert_msg(strstr(line, "] OOM vcpu=0 gpa=0x5000 order=0 policy=bind:0 free=0,0"),
+			      "%s", line);
+		ck_assert_int_eq(pclose(ev), 0);
+	}
+}
+END_TEST
+
+static Suite *qmp_suite(void)
+{
+	Suite *s = suite_create("qmp");
+	TCase *tc = tcase_create("protocol");
+	TCase *tl = tcase_create("limits");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_negotiation_and_ids);
+	tcase_add_test(tc, test_numastat_interleave);
+	tcase_add_test(tc, test_set_vcpu_policy_runtime);
+	tcase_add_test(tc, test_range_policy_and_placement);
+	tcase_add_test(tc, test_buddyinfo_zoneinfo);
+	tcase_add_test(tc, test_query_faults);
+	tcase_add_test(tc, test_events_oom_watermark);
+	tcase_add_test(tc, test_bad_input);
+	tcase_add_test(tc, test_framing);
+	tcase_add_test(tc, test_oversized_request);
+	tcase_add_test(tc, test_half_closed);
+	tcase_add_test(tc, test_socket_file);
+	tcase_add_test(tc, test_consistent_snapshots);
+	tcase_add_test(tc, test_numavmctl);
+	suite_add_tcase(s, tc);
+
+	tcase_add_checked_fixture(tl, limits_setup, teardown);
+	tcase_set_timeout(tl, 60);
+	tcase_add_test(tl, test_too_many_clients);
+	tcase_add_test(tl, test_slow_client);
+	suite_add_tcase(s, tl);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(qmp_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

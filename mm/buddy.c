@@ -28,7 +28,7 @@
 /* Frame states; only the head frame of a block has a state other than TAIL. */
 enum {
 	FRAME_TAIL = 0,		/* inside a block, or never a head */
-	FRAME_BUDDY,		/* head of a free block on free_area[order] (PageBuddy) */
+	FRAME_BUDDY,		/* head of a free block on free_area[] (PageBuddy) */
 	FRAME_PCP,		/* order-0 frame parked in a pcp list */
 	FRAME_ALLOC,		/* head of an allocated block */
 };
@@ -59,7 +59,7 @@ struct free_area {
  * count and the counters (buddy_get_info/stats) load them relaxed.
  */
 struct buddy_pcp {
-	uint32_t head, tail;		/* alloc from head, drain from tail (cold) */
+	uint32_t head, tail;		/* alloc from head, drain the cold tail */
 	unsigned int count;
 	uint64_t alloc[MAX_ORDER];
 	uint64_t free[MAX_ORDER];
@@ -82,7 +82,7 @@ struct buddy_pcp {
 #endif
 
 #ifndef BUDDY_SPINLOCK
-/* Spin briefly before sleeping: hold times are short, threads may outnumber cores */
+/* Spin briefly, then sleep: short hold times, threads may outnumber cores */
 static int mutex_init_adaptive(pthread_mutex_t *m)
 {
 	pthread_mutexattr_t attr;
@@ -493,8 +493,10 @@ int buddy_alloc(struct buddy *b, unsigned int order, enum buddy_wmark wmark,
 	struct buddy_pcp *pcp = NULL;
 	uint32_t idx;
 
-	if (unlikely(order >= MAX_ORDER || (unsigned int)wmark > BUDDY_WMARK_NONE ||
-		     cpu < BUDDY_NO_PCP || (cpu >= 0 && (unsigned int)cpu >= b->nr_pcp)))
+	if (unlikely(order >= MAX_ORDER ||
+		     (unsigned int)wmark > BUDDY_WMARK_NONE ||
+		     cpu < BUDDY_NO_PCP ||
+		     (cpu >= 0 && (unsigned int)cpu >= b->nr_pcp)))
 		return -EINVAL;
 	if (cpu >= 0)
 		pcp = &b->pcp[cpu];
@@ -774,7 +776,7 @@ int buddy_check(struct buddy *b, char *msg, size_t len)
 		      f->order);
 		for (j = 1; j < size; j++)
 			CHECK(b->frames[idx + j].state == FRAME_TAIL,
-			      "pfn %#lx: inside the order-%u block at %#lx but has state %u",
+			      "pfn %#lx: in the order-%u block at %#lx, state %u",
 			      (unsigned long)(pfn + j), f->order,
 			      (unsigned long)pfn, b->frames[idx + j].state);
 		if (f->state == FRAME_BUDDY) {
@@ -788,7 +790,7 @@ int buddy_check(struct buddy *b, char *msg, size_t len)
 
 				CHECK(bf->state != FRAME_BUDDY ||
 				      bf->order != f->order,
-				      "pfn %#lx: free order-%u block not merged with its free buddy %#lx",
+				      "pfn %#lx: free order-%u block, free buddy %#lx",
 				      (unsigned long)pfn, f->order,
 				      (unsigned long)buddy);
 			}

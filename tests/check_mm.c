@@ -845,10 +845,12 @@ static void differential(uint64_t seed, pfn_t start, unsigned long n,
 
 			/* now and then a bad free of a live block first */
 			if (!((r >> 40) & 63)) {
-				unsigned int bad = (o + 1 + (r >> 48) % (MAX_ORDER - 1)) %
-						   MAX_ORDER;
+				unsigned int bad = (o + 1 + (r >> 48) %
+						    (MAX_ORDER - 1)) % MAX_ORDER;
 
-				require(buddy_free(b, pfn, bad, cpu) == -EINVAL, "seed %" PRIu64 " op %lu: bad order accepted", seed, op);
+				require(buddy_free(b, pfn, bad, cpu) == -EINVAL,
+					"seed %" PRIu64 " op %lu: bad order accepted",
+					seed, op);
 				if (o)
 					require(buddy_free(b, pfn + 1, 0, cpu) == -EINVAL,
 						"seed %" PRIu64 " op %lu: tail accepted",
@@ -873,7 +875,8 @@ static void differential(uint64_t seed, pfn_t start, unsigned long n,
 				      "seed %" PRIu64 " op %lu: %s", seed, op, msg);
 			buddy_get_info(b, &info);
 			require(info.free_pages + info.pcp_pages == n - m.used,
-				      "seed %" PRIu64 " op %lu: free %lu + pcp %lu, model %lu",
+				      "seed %" PRIu64 " op %lu: free %lu + pcp %lu, "
+				      "model %lu",
 				      seed, op, info.free_pages, info.pcp_pages,
 				      n - m.used);
 			for (i = 0; i < 64; i++) {

@@ -504,7 +504,7 @@ int buddy_alloc(struct buddy *b, unsigned int order, enum buddy_wmark wmark,
 	if (pcp && order == 0) {
 		/* zone_watermark_fast(): racy read of free_pages, as Linux */
 		if (wmark != BUDDY_WMARK_NONE &&
-		    READ_ONCE(b->free_pages) <= b->wmark[wmark]) {
+		    READ_ONCE(b->free_pages) <= READ_ONCE(b->wmark[wmark])) {
 			stat_inc(&pcp->alloc_fail);
 			return -ENOMEM;
 		}
@@ -589,7 +589,7 @@ int buddy_free(struct buddy *b, pfn_t pfn, unsigned int order, int cpu)
 		set_state(f, FRAME_PCP);
 		WRITE_ONCE(pcp->count, pcp->count + 1);
 		stat_inc(&pcp->free[0]);
-		if (unlikely(pcp->count > b->pcp_high)) {
+		if (unlikely(pcp->count > READ_ONCE(b->pcp_high))) {
 			node_lock(b);
 			__free_pcppages_bulk(b, pcp, b->pcp_batch);
 			node_unlock(b);

@@ -57,8 +57,9 @@ struct buddy;	/* opaque: see mm/buddy.c */
 /*
  * buddy_create - an allocator for frames [start_pfn, start_pfn + nr_pages).
  * @base: host address of frame start_pfn (may be NULL: numbers only)
- * @nr_pcp: number of per-vCPU caches (0 for none); cache i may only be used by
- *          one thread at a time (its vCPU), like Linux's per-cpu pagesets.
+ * @nr_pcp: number of per-vCPU caches (0 for none, at most 4096); cache i may
+ *          only be used by one thread at a time (its vCPU), like Linux's
+ *          per-cpu pagesets.
  * Watermarks are derived from nr_pages (docs/mm.md).  All frames start free.
  * Returns NULL (errno set) on bad arguments or allocation failure.
  */

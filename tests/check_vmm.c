@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -1328,6 +1329,192 @@ START_TEST(test_vm_init_errors)
 }
 END_TEST
 
+/*
+ * The exit dispatch and the stop machinery without KVM: a VM whose vCPUs
+ * have no KVM fd and a plain memory page as their kvm_run, filled by the
+ * test the way KVM_RUN would leave it.
+ */
+#define FAKE_RUN_SIZE	4096
+
+static int fake_fds[2];
+
+static void fake_vm(unsigned int nr_vcpus)
+{
+	struct vm_config cfg;
+	unsigned int i;
+
+	ck_assert_int_eq(pipe(fake_fds), 0);
+	vm_config_small(&cfg, nr_vcpus, fake_fds[1]);
+	ck_assert_int_eq(vm_init(&tvm, &cfg), 0);
+	tvm.vcpus = calloc(nr_vcpus, sizeof(*tvm.vcpus));
+	ck_assert_ptr_nonnull(tvm.vcpus);
+	for (i = 0; i < nr_vcpus; i++) {
+		struct vcpu *v = &tvm.vcpus[i];
+
+		v->vm = &tvm;
+		v->id = i;
+		v->fd = -1;
+		v->run_size = FAKE_RUN_SIZE;
+		v->run = mmap(NULL, FAKE_RUN_SIZE, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		ck_assert_ptr_ne(v->run, MAP_FAILED);
+	}
+}
+
+static void fake_vm_destroy(void)
+{
+	vm_destroy(&tvm);
+	close(fake_fds[0]);
+	close(fake_fds[1]);
+}
+
+static void fake_io(struct vcpu *v, bool out, uint16_t port, uint8_t size,
+		    uint32_t count, const void *data)
+{
+	struct kvm_run *r = v->run;
+
+	r->exit_reason = KVM_EXIT_IO;
+	r->io.direction = out ? KVM_EXIT_IO_OUT : KVM_EXIT_IO_IN;
+	r->io.size = size;
+	r->io.port = port;
+	r->io.count = count;
+	r->io.data_offset = 1024;
+	if (data)
+		memcpy((uint8_t *)r + 1024, data, (size_t)size * count);
+}
+
+START_TEST(test_exit_io)
+{
+	struct vcpu *v;
+	uint8_t *data;
+	char out[16] = { 0 };
+
+	fake_vm(2);
+	v = &tvm.vcpus[1];
+	data = (uint8_t *)v->run + 1024;
+	/* rep outsb of "ab\n" to the UART: three elements, one exit */
+	fake_io(v, true, 0x3f8, 1, 3, "ab\n");
+	ck_assert_int_eq(vcpu_handle_exit(v), VCPU_CONTINUE);
+	ck_assert_int_eq(read(fake_fds[0], out, sizeof(out) - 1), 3);
+	ck_assert_str_eq(out, "ab\n");
+	/* rep insw from an unknown port: all ones, written back */
+	memset(data, 0, 8);
+	fake_io(v, false, 0x510, 2, 2, NULL);
+	ck_assert_int_eq(vcpu_handle_exit(v), VCPU_CONTINUE);
+	ck_assert_uint_eq(data[0] & data[1] & data[2] & data[3], 0xff);
+	ck_assert_uint_eq(data[4], 0);
+	/* a 32-bit read of LSR: THRE set, upper bytes 0 */
+	fake_io(v, false, 0x3fd, 4, 1, NULL);
+	ck_assert_int_eq(vcpu_handle_exit(v), VCPU_CONTINUE);
+	ck_assert_uint_eq(data[0] & UART_LSR_THRE, UART_LSR_THRE);
+	ck_assert_uint_eq(data[1] | data[2] | data[3], 0);
+	ck_assert_uint_eq(v->stats.io_exits, 3);
+	/* the exit port stops the VM with (v << 1) | 1 */
+	fake_io(v, true, 0xf4, 4, 1, "\x10\0\0\0");
+	ck_assert_int_eq(vcpu_handle_exit(v), VCPU_STOP);
+	ck_assert(vm_stopping(&tvm));
+	ck_assert_int_eq(tvm.exit_status, 0x21);
+	/* once stopping, a vCPU does not enter the guest again */
+	ck_assert_int_eq(vcpu_run_once(&tvm.vcpus[0]), VCPU_STOP);
+	fake_vm_destroy();
+}
+END_TEST
+
+START_TEST(test_exit_io_malformed)
+{
+	fake_vm(1);
+	fake_io(&tvm.vcpus[0], true, 0x3f8, 3, 1, "x\0\0");
+	ck_assert_int_eq(vcpu_handle_exit(&tvm.vcpus[0]), VCPU_STOP);
+	ck_assert_int_eq(tvm.exit_status, VM_EXIT_UNEXPECTED);
+	fake_vm_destroy();
+
+	fake_vm(1);
+	fake_io(&tvm.vcpus[0], true, 0x3f8, 4, 1000, NULL);	/* past the page */
+	ck_assert_int_eq(vcpu_handle_exit(&tvm.vcpus[0]), VCPU_STOP);
+	ck_assert_int_eq(tvm.exit_status, VM_EXIT_UNEXPECTED);
+	fake_vm_destroy();
+}
+END_TEST
+
+/* Each fatal exit reason: its status, and a report naming it. */
+START_TEST(test_exit_fatal)
+{
+	static const struct {
+		uint32_t reason;
+		int status;
+		const char *msg;
+	} cases[] = {
+		{ KVM_EXIT_MMIO, VM_EXIT_MMIO, "MMIO write of 4 bytes at gpa 0xd0000000" },
+		{ KVM_EXIT_SHUTDOWN, VM_EXIT_SHUTDOWN, "triple fault" },
+		{ KVM_EXIT_SYSTEM_EVENT, VM_EXIT_SHUTDOWN, "reset" },
+		{ KVM_EXIT_INTERNAL_ERROR, VM_EXIT_INTERNAL, "emulation failed" },
+		{ KVM_EXIT_FAIL_ENTRY, VM_EXIT_FAIL_ENTRY, "reason 0x80000021" },
+		{ KVM_EXIT_HLT, VM_EXIT_UNEXPECTED, "halted" },
+		{ KVM_EXIT_DEBUG, VM_EXIT_UNEXPECTED, "KVM_EXIT_DEBUG" },
+		{ 9999, VM_EXIT_UNEXPECTED, "unexpected exit 9999" },
+	};
+	char line[512];
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct kvm_run *r;
+		FILE *f = tmpfile();
+		int saved = dup(2);
+
+		fake_vm(1);
+		r = tvm.vcpus[0].run;
+		r->exit_reason = cases[i].reason;
+		r->mmio.phys_addr = 0xd0000000;	/* union: MMIO only */
+		r->mmio.len = 4;
+		r->mmio.is_write = 1;
+		if (cases[i].reason == KVM_EXIT_SYSTEM_EVENT)
+			r->system_event.type = KVM_SYSTEM_EVENT_RESET;
+		if (cases[i].reason == KVM_EXIT_INTERNAL_ERROR)
+			r->internal.suberror = KVM_INTERNAL_ERROR_EMULATION;
+		if (cases[i].reason == KVM_EXIT_FAIL_ENTRY)
+			r->fail_entry.hardware_entry_failure_reason = 0x80000021;
+		dup2(fileno(f), 2);
+		ck_assert_int_eq(vcpu_handle_exit(&tvm.vcpus[0]), VCPU_STOP);
+		dup2(saved, 2);
+		close(saved);
+		ck_assert_int_eq(tvm.exit_status, cases[i].status);
+		rewind(f);
+		ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
+		ck_assert_msg(strstr(line, cases[i].msg) &&
+			      strstr(line, "vcpu 0: "),
+			      "report '%s' lacks '%s'", line, cases[i].msg);
+		fclose(f);
+		fake_vm_destroy();
+	}
+
+	/* a signal (KVM_EXIT_INTR) just goes round again */
+	fake_vm(1);
+	tvm.vcpus[0].run->exit_reason = KVM_EXIT_INTR;
+	ck_assert_int_eq(vcpu_handle_exit(&tvm.vcpus[0]), VCPU_CONTINUE);
+	ck_assert(!vm_stopping(&tvm));
+	fake_vm_destroy();
+}
+END_TEST
+
+/*
+ * vm_run with vCPU threads whose KVM_RUN fails at once (no fd): the first
+ * failure stops the VM, every thread is kicked and joined, and the status
+ * is the failure's.
+ */
+START_TEST(test_vm_run_threads)
+{
+	unsigned int i;
+
+	fake_vm(4);
+	ck_assert_int_eq(vm_run(&tvm), VM_EXIT_UNEXPECTED);
+	for (i = 0; i < 4; i++) {
+		ck_assert(!tvm.vcpus[i].thread_started);	/* joined */
+		ck_assert_uint_eq(tvm.vcpus[i].run->immediate_exit, 1);
+	}
+	fake_vm_destroy();
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* KVM: real VMs (SKIP without /dev/kvm) */
 
@@ -1784,6 +1971,10 @@ static Suite *vmm_suite(void)
 	tcase_add_test(tc, test_vm_init_no_kvm);
 	tcase_add_test(tc, test_vm_exit_port_status);
 	tcase_add_test(tc, test_vm_init_errors);
+	tcase_add_test(tc, test_exit_io);
+	tcase_add_test(tc, test_exit_io_malformed);
+	tcase_add_test(tc, test_exit_fatal);
+	tcase_add_test(tc, test_vm_run_threads);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("kvm");

@@ -246,9 +246,14 @@ static enum vcpu_step __printf(3, 4) vcpu_fail(struct vcpu *vcpu, int status,
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	/* a vCPU kicked because another one already stopped the VM is quiet */
-	if (!vm_stopping(vcpu->vm))
-		pr_err("vcpu %u: %s (rip 0x%llx)", vcpu->id, msg,
-		       vcpu_rip(vcpu));
+	if (!vm_stopping(vcpu->vm)) {
+		unsigned long long rip = vcpu_rip(vcpu);
+
+		if (rip == ~0ULL)
+			pr_err("vcpu %u: %s", vcpu->id, msg);
+		else
+			pr_err("vcpu %u: %s (rip 0x%llx)", vcpu->id, msg, rip);
+	}
 	vm_request_stop(vcpu->vm, status);
 	return VCPU_STOP;
 }
@@ -283,7 +288,7 @@ static enum vcpu_step vcpu_handle_io(struct vcpu *vcpu)
 	return stop || vm_stopping(vcpu->vm) ? VCPU_STOP : VCPU_CONTINUE;
 }
 
-static enum vcpu_step vcpu_handle_exit(struct vcpu *vcpu)
+enum vcpu_step vcpu_handle_exit(struct vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
 

@@ -61,6 +61,13 @@ int vcpu_set_boot_state(struct vcpu *vcpu, const struct loader_boot *boot)
 	__must_check;
 
 /*
+ * vcpu_handle_exit - act on the exit described by vcpu->run (as left by
+ * KVM_RUN): port I/O goes to the VM's port table, anything fatal is
+ * reported and stops the VM with its status (enum vm_exit_status).
+ */
+enum vcpu_step vcpu_handle_exit(struct vcpu *vcpu);
+
+/*
  * vcpu_run_once - one KVM_RUN and the handling of its exit.  Returns
  * VCPU_STOP once the VM is stopping (for any reason), else VCPU_CONTINUE.
  */

@@ -179,10 +179,10 @@ static void numa_read_task_policy(struct numa_cpu *c, struct mempolicy *pol)
  * low then the min watermark.  *preferred gets the first allowed node of the
  * zonelist (Linux's ac->preferred_zoneref), NUMA_NO_NODE if there is none.
  */
-static int __numa_alloc_pages(struct numa_vm *nv, struct numa_cpu *c, int nid,
-			      nodemask_t mask, unsigned int order,
-			      bool thisnode, struct numa_page *out,
-			      int *preferred)
+static __always_inline int
+__numa_alloc_pages(struct numa_vm *nv, struct numa_cpu *c, int nid,
+		   nodemask_t mask, unsigned int order, bool thisnode,
+		   struct numa_page *out, int *preferred)
 {
 	static const enum buddy_wmark wmarks[] = { BUDDY_WMARK_LOW,
 						   BUDDY_WMARK_MIN };
@@ -244,9 +244,10 @@ out:
 	numastat_write_end(&c->stat);
 }
 
-static int numa_alloc_cpu(struct numa_vm *nv, struct numa_cpu *c, gpa_t gpa,
-			  unsigned int order, unsigned int gfp,
-			  struct numa_page *out)
+static __always_inline int numa_alloc_cpu(struct numa_vm *nv,
+					  struct numa_cpu *c, gpa_t gpa,
+					  unsigned int order, unsigned int gfp,
+					  struct numa_page *out)
 {
 	bool thisnode = gfp & NUMA_GFP_THISNODE;
 	struct mpol_decision d;

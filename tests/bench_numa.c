@@ -7,7 +7,11 @@
  * difference is what the policy layer adds.  Prints a table; never fails
  * on timing.
  *
- *   make BUILD=/tmp/b bench   or   /tmp/b/bench_numa [iterations]
+ *   make BUILD=/tmp/b bench   or   /tmp/b/bench_numa [iterations [case]]
+ *
+ * With @case, only the case of that name (and the mm baseline)
+ * run: handy under valgrind --tool=callgrind for instruction counts, which
+ * a shared machine does not perturb.
  */
 #include "numa/numa.h"
 
@@ -152,11 +156,14 @@ err_out:
 int main(int argc, char **argv)
 {
 	double base[3] = { 0 }, r;
+	const char *filter = NULL;
 	unsigned int i;
 	int th, rep;
 
 	if (argc > 1)
 		iterations = atol(argv[1]);
+	if (argc > 2)
+		filter = argv[2];
 	if (iterations <= 0)
 		iterations = 1;
 	printf("bench_numa: order-0 alloc+free per fault, 2 nodes, "
@@ -164,6 +171,9 @@ int main(int argc, char **argv)
 	printf("%-30s %12s %10s %12s %10s\n", "case", "1 thread ns", "+policy",
 	       "2 threads ns", "+policy");
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		if (filter && !cases[i].mm_only &&
+		    strcmp(cases[i].name, filter))
+			continue;
 		printf("%-30s", cases[i].name);
 		for (th = 1; th <= 2; th++) {
 			/* best of 5: the machine is shared */

@@ -4,7 +4,10 @@
  * numa_vm (2 nodes, 2 vCPUs) whose allocations the tests make themselves
  * through numa_alloc() -- the placement map and fault latency come from a
  * small in-test struct qmp_fault_ops, since /dev/kvm is absent and no guest
- * runs.  Every reply is checked against what the test did.
+ * runs.  The "faultpath" case puts the real fault path (userfaultfd, node
+ * pools, vmm/fault.c) under the same numa_vm, with host threads registered
+ * as vCPUs touching guest RAM.  Every reply is checked against what the
+ * test (or the touching threads) did.
  */
 #include <check.h>
 #include <errno.h>
@@ -19,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -26,6 +30,10 @@
 #include <json-c/json.h>
 
 #include "numa/numa.h"
+#ifndef CHECK_QMP_NO_FAULT_PATH
+#include "vmm/fault.h"
+#include "vmm/pool.h"
+#endif
 #include "vmm/qmp.h"
 #include "vmm/qmp_cmds.h"
 
@@ -1243,11 +1251,234 @@ START_TEST(test_numavmctl)
 }
 END_TEST
 
+#ifndef CHECK_QMP_NO_FAULT_PATH
+/* ---- the real fault path: host threads as vCPUs touching guest RAM ---- */
+
+#define MiB		(1UL << 20)
+#define FP_GUEST	(16 * MiB)
+
+static struct pool fp_pools[2];
+static struct fault_ctx *fp_ctx;
+static struct qmp_fault_backend fp_fb;
+static void *fp_map;
+static char *fp_guest;
+
+static void fp_setup(void)
+{
+	static const unsigned int mib[2] = { 8, 2 };
+	struct qmp_config cfg = { .wmark_interval_ms = 10 };
+	struct fault_opts opts = { .oom = FAULT_OOM_WAIT };
+	void *bases[NUMA_MAX_NODES] = { 0 };
+	struct numa_topology t;
+	char err[256], name[32];
+	unsigned int n;
+	int r;
+
+	signal(SIGPIPE, SIG_IGN);
+	ck_assert_int_eq(topo_init(&t, 2, 2, err, sizeof(err)), 0);
+	for (n = 0; n < 2; n++) {
+		t.node_mem[n] = mib[n] * MiB;
+		snprintf(name, sizeof(name), "check-qmp-node%u", n);
+		r = pool_create(&fp_pools[n], name, mib[n] * MiB, 0, 0, err, sizeof(err));
+		ck_assert_msg(!r, "pool_create: %s", err);
+		bases[n] = fp_pools[n].base;
+	}
+	t.vcpu_node[1] = 1;
+	nv = numa_vm_create(&t, bases, err, sizeof(err));
+	ck_assert_msg(nv, "numa_vm_create: %s", err);
+
+	fp_map = mmap(NULL, FP_GUEST + 2 * MiB, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	ck_assert(fp_map != MAP_FAILED);
+	fp_guest = (char *)(((uintptr_t)fp_map + 2 * MiB - 1) & ~(2 * MiB - 1));
+	qmp_fault_backend_init(&fp_fb, nv, NULL);
+	opts.on_oom = qmp_fault_on_oom;
+	opts.cb_arg = &fp_fb;
+	fp_ctx = fault_ctx_create(&fault_numa_ops, nv, fp_pools, 2, fp_guest,
+				  FP_GUEST, &opts, err, sizeof(err));
+	ck_assert_msg(fp_ctx, "fault_ctx_create: %s", err);
+	fp_fb.ctx = fp_ctx;
+	ck_assert_int_eq(fault_start(fp_ctx), 0);
+
+	qmp_numa_backend_init(&nb, nv, &fp_fb.ops);
+	strcpy(dir, "/tmp/check_qmp.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(sock, sizeof(sock), "%s/qmp.sock", dir);
+	r = qmp_server_start(sock, &nb.be, &cfg, &srv, err, sizeof(err));
+	ck_assert_msg(!r, "qmp_server_start: %s", err);
+	qmp_fault_set_server(&fp_fb, srv);
+}
+
+static void fp_teardown(void)
+{
+	qmp_fault_set_server(&fp_fb, NULL);
+	qmp_server_stop(srv);
+	srv = NULL;
+	rmdir(dir);
+	fault_ctx_destroy(fp_ctx);
+	munmap(fp_map, FP_GUEST + 2 * MiB);
+	numa_vm_destroy(nv);
+	pool_destroy(&fp_pools[0]);
+	pool_destroy(&fp_pools[1]);
+	nv = NULL;
+}
+
+struct fp_toucher {
+	pthread_t th;
+	int vcpu;
+	size_t first, npages;
+	volatile int done;
+};
+
+static void *fp_touch(void *arg)
+{
+	struct fp_toucher *t = arg;
+	size_t i;
+
+	if (fault_register_vcpu(fp_ctx, t->vcpu, gettid()))
+		return NULL;
+	for (i = 0; i < t->npages; i++)
+		fp_guest[(t->first + i) * PAGE_SIZE] = 1;
+	t->done = 1;
+	return NULL;
+}
+
+static void fp_run(struct fp_toucher *t, int vcpu, size_t first, size_t npages)
+{
+	t->vcpu = vcpu;
+	t->first = first;
+	t->npages = npages;
+	t->done = 0;
+	ck_assert_int_eq(pthread_create(&t->th, NULL, fp_touch, t), 0);
+}
+
+static void fp_wait(struct fp_toucher *t)
+{
+	int i;
+
+	for (i = 0; i < TIMEOUT_MS / 10 && !t->done; i++)
+		usleep(10000);
+	ck_assert_msg(t->done, "toucher stuck");
+	pthread_join(t->th, NULL);
+}
+
+START_TEST(test_fault_path_queries)
+{
+	struct json_object *r, *ret, *v;
+	struct fp_toucher t;
+	struct cl c;
+
+	cl_open(&c);
+	cl_exec(&c, "{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": 0,"
+		    " \"policy\": {\"mode\": \"interleave\", \"nodes\": [0, 1]}}}", &r);
+	json_object_put(r);
+	fp_run(&t, 0, 0, 64);
+	fp_wait(&t);
+
+	ret = cl_exec(&c, "{\"execute\": \"query-numastat\"}", &r);
+	ck_assert_uint_eq(u64(idx(ret, 0), "interleave_hit"), 32);
+	ck_assert_uint_eq(u64(idx(ret, 1), "interleave_hit"), 32);
+	ck_assert_uint_eq(u64(idx(ret, 0), "local_node"), 32);
+	ck_assert_uint_eq(u64(idx(ret, 1), "other_node"), 32);
+	json_object_put(r);
+	ret = cl_exec(&c, "{\"execute\": \"query-placement\", \"arguments\": {\"start\": 0,"
+			  " \"end\": 262144}}", &r);
+	ck_assert(json_object_object_get_ex(ret, "pages", &v));
+	ck_assert_uint_eq(u64(v, "0"), 32);
+	ck_assert_uint_eq(u64(v, "1"), 32);
+	ck_assert_uint_eq(u64(ret, "unbacked"), 0);
+	ck_assert(json_object_object_get_ex(ret, "runs", &v));
+	ck_assert_uint_eq(json_object_array_length(v), 64);	/* alternating */
+	json_object_put(r);
+	ret = cl_exec(&c, "{\"execute\": \"query-faults\"}", &r);
+	ck_assert_uint_eq(u64(ret, "count"), 64);
+	ck_assert_uint_gt(u64(ret, "p50-ns"), 0);
+	ck_assert_uint_ge(u64(ret, "p99-ns"), u64(ret, "p50-ns"));
+	ck_assert_uint_ge(u64(ret, "max-ns"), u64(ret, "p99-ns"));
+	json_object_put(r);
+	ret = cl_exec(&c, "{\"execute\": \"query-vcpus\"}", &r);
+	ck_assert_uint_eq(u64(idx(ret, 0), "faults"), 64);
+	json_object_put(r);
+
+	/* policy changed at run time: the next faults follow it */
+	cl_exec(&c, "{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": 0,"
+		    " \"policy\": {\"mode\": \"bind\", \"nodes\": [1]}}}", &r);
+	json_object_put(r);
+	fp_run(&t, 0, 64, 16);
+	fp_wait(&t);
+	ret = cl_exec(&c, "{\"execute\": \"query-placement\", \"arguments\": {\"start\": 262144,"
+			  " \"end\": 327680}}", &r);
+	ck_assert(json_object_object_get_ex(ret, "runs", &v));
+	ck_assert_uint_eq(json_object_array_length(v), 1);
+	ck_assert_uint_eq(u64(idx(v, 0), "node"), 1);
+	json_object_put(r);
+	cl_close(&c);
+}
+END_TEST
+
+START_TEST(test_fault_path_oom)
+{
+	struct json_object *r, *ev, *d, *v;
+	struct fp_toucher t;
+	bool low = false, min = false;
+	struct cl c;
+
+	cl_open(&c);
+	cl_exec(&c, "{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": 1,"
+		    " \"policy\": {\"mode\": \"bind\", \"nodes\": [1]}}}", &r);
+	json_object_put(r);
+	/* node 1 has 512 pages: the bound vCPU runs out and parks */
+	fp_run(&t, 1, 0, 600);
+	for (;;) {
+		ev = cl_read(&c, TIMEOUT_MS);
+		ck_assert_msg(ev, "no OOM event");
+		ck_assert(json_object_object_get_ex(ev, "event", &v));
+		ck_assert(json_object_object_get_ex(ev, "data", &d));
+		if (!strcmp(json_object_get_string(v), "WATERMARK")) {
+			ck_assert_uint_eq(u64(d, "node"), 1);
+			ck_assert(json_object_object_get_ex(d, "watermark", &v));
+			low |= !strcmp(json_object_get_string(v), "low");
+			min |= !strcmp(json_object_get_string(v), "min");
+			json_object_put(ev);
+			continue;
+		}
+		ck_assert_str_eq(json_object_get_string(v), "OOM");
+		break;
+	}
+	ck_assert_int_eq(u64(d, "vcpu"), 1);
+	ck_assert_uint_lt(u64(d, "gpa"), 600 * PAGE_SIZE);
+	ck_assert(json_object_object_get_ex(d, "policy", &v));
+	ck_assert_str_eq(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN),
+			 "{\"mode\":\"bind\",\"nodes\":[1],\"flags\":[]}");
+	json_object_put(ev);
+	ck_assert(!t.done);
+	ck_assert_uint_ge(fault_nr_parked(fp_ctx), 1);
+
+	/* widen the policy from the socket: the parked fault is retried */
+	cl_exec(&c, "{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": 1,"
+		    " \"policy\": {\"mode\": \"preferred\", \"nodes\": [1]}}}", &r);
+	json_object_put(r);
+	fp_wait(&t);
+	/* the crossings were seen too (possibly after the OOM) */
+	while (!low || !min) {
+		ev = wait_event(&c, "WATERMARK");
+		ck_assert(json_object_object_get_ex(ev, "data", &d));
+		ck_assert(json_object_object_get_ex(d, "watermark", &v));
+		low |= !strcmp(json_object_get_string(v), "low");
+		min |= !strcmp(json_object_get_string(v), "min");
+		json_object_put(ev);
+	}
+	cl_close(&c);
+}
+END_TEST
+#endif /* CHECK_QMP_NO_FAULT_PATH */
+
 static Suite *qmp_suite(void)
 {
 	Suite *s = suite_create("qmp");
 	TCase *tc = tcase_create("protocol");
 	TCase *tl = tcase_create("limits");
+	TCase *tf = NULL;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
@@ -1272,6 +1503,17 @@ static Suite *qmp_suite(void)
 	tcase_add_test(tl, test_too_many_clients);
 	tcase_add_test(tl, test_slow_client);
 	suite_add_tcase(s, tl);
+
+#ifndef CHECK_QMP_NO_FAULT_PATH
+	tf = tcase_create("faultpath");
+	tcase_add_checked_fixture(tf, fp_setup, fp_teardown);
+	tcase_set_timeout(tf, 60);
+	tcase_add_test(tf, test_fault_path_queries);
+	tcase_add_test(tf, test_fault_path_oom);
+	suite_add_tcase(s, tf);
+#else
+	(void)tf;
+#endif
 	return s;
 }
 

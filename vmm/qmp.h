@@ -109,12 +109,15 @@ struct qmp_backend {
  * node_of: node backing @gpa, -ENOENT unbacked, -EINVAL outside guest RAM
  * faults: fault count and latency of the whole VM
  * vcpu_faults: faults served for @vcpu
+ * policy_changed: a policy was changed through the socket (the fault path
+ *   retries the faults it parked for lack of memory)
  */
 struct qmp_fault_ops {
 	void *opaque;
 	int (*node_of)(void *opaque, gpa_t gpa);
 	int (*faults)(void *opaque, struct qmp_faults *out);
 	int (*vcpu_faults)(void *opaque, unsigned int vcpu, uint64_t *faults);
+	void (*policy_changed)(void *opaque);
 };
 
 /*
@@ -132,6 +135,29 @@ struct qmp_numa_backend {
 };
 void qmp_numa_backend_init(struct qmp_numa_backend *nb, struct numa_vm *nv,
 			   const struct qmp_fault_ops *fault);
+
+/*
+ * The fault path's ops over a struct fault_ctx (vmm/qmp_fault.c, links
+ * libfault): fill with qmp_fault_backend_init(), pass &fb->ops to
+ * qmp_numa_backend_init().  For OOM events set fault_opts.on_oom =
+ * qmp_fault_on_oom and cb_arg = fb before fault_ctx_create() (fb->ctx may be
+ * set afterwards), and qmp_fault_set_server() once the server runs; until
+ * then OOMs are not reported.  on_oom runs on a fault handler thread and
+ * only copies counters and queues the event.
+ */
+struct fault_ctx;
+struct fault_oom_event;
+struct qmp_server;
+struct qmp_fault_backend {
+	struct qmp_fault_ops ops;
+	struct fault_ctx *ctx;
+	struct numa_vm *nv;
+	struct qmp_server *srv;		/* atomic: set by qmp_fault_set_server */
+};
+void qmp_fault_backend_init(struct qmp_fault_backend *fb, struct numa_vm *nv,
+			    struct fault_ctx *ctx);
+void qmp_fault_set_server(struct qmp_fault_backend *fb, struct qmp_server *s);
+void qmp_fault_on_oom(void *arg, const struct fault_oom_event *ev);
 
 /* Limits; zero fields take the defaults shown */
 struct qmp_config {

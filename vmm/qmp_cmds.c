@@ -1018,8 +1018,11 @@ static int nb_set_vcpu_policy(void *opaque, unsigned int cpu,
 			      size_t errlen)
 {
 	struct qmp_numa_backend *nb = opaque;
+	int r = numa_set_vcpu_policy(nb->nv, cpu, spec, err, errlen);
 
-	return numa_set_vcpu_policy(nb->nv, cpu, spec, err, errlen);
+	if (!r && nb->fault && nb->fault->policy_changed)
+		nb->fault->policy_changed(nb->fault->opaque);
+	return r;
 }
 
 static int nb_set_range_policy(void *opaque, gpa_t start, gpa_t len,
@@ -1027,8 +1030,11 @@ static int nb_set_range_policy(void *opaque, gpa_t start, gpa_t len,
 			       size_t errlen)
 {
 	struct qmp_numa_backend *nb = opaque;
+	int r = numa_set_range_policy(nb->nv, start, len, spec, err, errlen);
 
-	return numa_set_range_policy(nb->nv, start, len, spec, err, errlen);
+	if (!r && nb->fault && nb->fault->policy_changed)
+		nb->fault->policy_changed(nb->fault->opaque);
+	return r;
 }
 
 void qmp_numa_backend_init(struct qmp_numa_backend *nb, struct numa_vm *nv,

@@ -1,8 +1,9 @@
 # vmm/ control socket: the QMP-style server and its commands (libqmp.a),
 # the numavmctl client, their tests, benchmark and fuzz harness.
-# libqmp uses numa/ (and so mm/) and json-c.
+# libqmp uses numa/ (and so mm/) and json-c; qmp_fault.o (the fault path
+# adapter) also needs libfault, pulled only by programs that reference it.
 LIBS		+= qmp
-qmp_SRCS	:= vmm/qmp.c vmm/qmp_cmds.c
+qmp_SRCS	:= vmm/qmp.c vmm/qmp_cmds.c vmm/qmp_fault.c
 
 PROGS		+= numavmctl
 numavmctl_SRCS	:= vmm/numavmctl.c
@@ -10,8 +11,16 @@ numavmctl_PKGS	:= json-c
 
 TESTS		+= check_qmp
 check_qmp_SRCS	:= tests/check_qmp.c
+# With the fault path (vmm/fault.mk, included before this file) the suite
+# also drives the real userfaultfd path; without it that case is left out.
+ifneq ($(filter fault,$(LIBS)),)
+check_qmp_LIBS	:= qmp fault numa mm
+check_qmp_PKGS	:= check json-c numa
+else
 check_qmp_LIBS	:= qmp numa mm
 check_qmp_PKGS	:= check json-c
+$(BUILD)/tests/check_qmp.o: CPPFLAGS += -DCHECK_QMP_NO_FAULT_PATH
+endif
 
 BENCHES		+= bench_qmp
 bench_qmp_SRCS	:= tests/bench_qmp.c
@@ -24,7 +33,8 @@ bench_qmp_PKGS	:= json-c
 # An explicit rule: it needs the qmp, numa and mm sources and json-c.
 FUZZ_DIR	?= $(BUILD)/fuzz
 FUZZ_QMP_TIME	?= 30
-FUZZ_QMP_SRCS	:= tests/fuzz_qmp.c $(qmp_SRCS) $(numa_SRCS) $(mm_SRCS)
+FUZZ_QMP_SRCS	:= tests/fuzz_qmp.c vmm/qmp.c vmm/qmp_cmds.c $(numa_SRCS) \
+		   $(mm_SRCS)
 
 $(FUZZ_DIR)/fuzz_qmp: $(FUZZ_QMP_SRCS) | $(DEPS_STAMP)
 	@mkdir -p $(@D)

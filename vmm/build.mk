@@ -12,5 +12,12 @@ TESTS	+= check_vmm
 check_vmm_SRCS := tests/check_vmm.c
 check_vmm_LIBS := vmm
 check_vmm_PKGS := check
-# The CLI cases of check_vmm run the numavm binary next to it.
+
+BENCHES	+= bench_vmm
+bench_vmm_SRCS := tests/bench_vmm.c
+bench_vmm_LIBS := vmm
+
+# check_vmm's CLI cases and bench_vmm run the numavm binary next to them
+# (order-only: not linked).
 $(BUILD)/check_vmm: | $(BUILD)/numavm
+$(BUILD)/bench_vmm: | $(BUILD)/numavm

@@ -515,6 +515,12 @@ START_TEST(ini_bad_nodes)
 	ck_ini_err("[node x]\nmemory=64M\n",
 		   "t.ini:2: [node x]: bad node number: 'x' is not a number");
 	reset();
+	ck_ini_err("[node0]\nmemory=64M\ncpus=0\n[Node \"00\"]\nmemory=32M\n",
+		   "t.ini:5: [Node \"00\"] memory: set twice (first at line 2)");
+	reset();
+	ck_ini_err("[machine]\nvcpus=1\n[ MACHINE ]\nvcpus=2\n",
+		   "t.ini:4: [ MACHINE ] vcpus: set twice (first at line 2)");
+	reset();
 	ck_ini_err("[node0]\nmemory=64M\nmem=1\n",
 		   "t.ini:3: [node0] unknown key 'mem' (memory, cpus, "
 		   "host-nodes, host-policy, distances)");

@@ -44,16 +44,19 @@ FUZZ_FLAGS	:= -g -O1 -fsanitize=fuzzer,address,undefined \
 		   -fno-sanitize-recover=all -std=gnu11 -D_GNU_SOURCE \
 		   -Iinclude -I. -Wall -Wextra -Werror -Wno-unused-parameter
 
-$(FUZZ_DIR)/%: tests/%.c $(vmmconfig_SRCS) vmm/config.h | $(DEPS_STAMP)
+$(FUZZ_DIR)/fuzz_ini $(FUZZ_DIR)/fuzz_xml $(FUZZ_DIR)/fuzz_argv: \
+$(FUZZ_DIR)/%: tests/%.c tests/fuzz_config.h $(vmmconfig_SRCS) vmm/config.h \
+		| $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  FUZZCC  $@")
 	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) $$(pkg-config --cflags inih libxml-2.0) \
 		-o $@ $< $(vmmconfig_SRCS) $$(pkg-config --libs inih libxml-2.0)
 
+# Other fragments may append harnesses to FUZZ_TARGETS (same loop; their
+# corpus directory is kept between runs, ours are re-seeded each time).
 fuzz: $(addprefix $(FUZZ_DIR)/,$(FUZZ_TARGETS))
 	$(Q)set -e; for t in $(FUZZ_TARGETS); do \
-		rm -rf $(FUZZ_DIR)/$$t-corpus; mkdir -p $(FUZZ_DIR)/$$t-corpus \
-			$(FUZZ_DIR)/$$t-crashes; \
+		mkdir -p $(FUZZ_DIR)/$$t-corpus $(FUZZ_DIR)/$$t-crashes; \
 		case $$t in \
 		fuzz_ini) cp configs/*.ini $(FUZZ_DIR)/$$t-corpus/ ;; \
 		fuzz_xml) cp configs/*.xml $(FUZZ_DIR)/$$t-corpus/ ;; \

@@ -57,7 +57,7 @@ struct ini_node {
 };
 
 struct ini_key {
-	char section[INI_SECTION_MAX];
+	char section[INI_SECTION_MAX + 16];	/* canonical */
 	char name[32];
 	int line;
 };
@@ -174,16 +174,32 @@ static bool split_section(const char *section, char *word, size_t wlen,
 	return true;
 }
 
-/* Each (section, key) once; the section text is compared as written */
+/*
+ * Each (section, key) once.  Sections are compared in a canonical form, so
+ * [node0], [Node 0] and [node "00"] are the same section; two spellings of
+ * a vCPU list or a range are different sections, whose overlap the policy
+ * checks catch.
+ */
 static bool ini_dup_key(struct ini_state *s, const char *section,
-			const char *name)
+			const char *word, const char *arg, const char *name)
 {
+	char canon[INI_SECTION_MAX + 16], msg[CONFIG_ERR_LEN];
 	struct ini_key *k;
 	unsigned int i;
+	uint32_t id;
 
+	if (!strcasecmp(word, "node") &&
+	    !config_parse_u32(arg, 0, NUMA_MAX_NODES - 1, &id, msg,
+			      sizeof(msg)))
+		snprintf(canon, sizeof(canon), "node %u", id);
+	else
+		snprintf(canon, sizeof(canon), "%s%s%s", word, *arg ? " " : "",
+			 arg);
+	for (i = 0; canon[i]; i++)
+		canon[i] = (char)tolower((unsigned char)canon[i]);
 	for (i = 0; i < s->nr_keys; i++) {
 		k = &s->keys[i];
-		if (!strcmp(k->section, section) && !strcasecmp(k->name, name)) {
+		if (!strcmp(k->section, canon) && !strcasecmp(k->name, name)) {
 			ini_fail(s, "[%s] %s: set twice (first at line %d)",
 				 section, name, k->line);
 			return true;
@@ -194,7 +210,7 @@ static bool ini_dup_key(struct ini_state *s, const char *section,
 		return true;
 	}
 	k = &s->keys[s->nr_keys++];
-	snprintf(k->section, sizeof(k->section), "%s", section);
+	snprintf(k->section, sizeof(k->section), "%s", canon);
 	snprintf(k->name, sizeof(k->name), "%s", name);
 	k->line = s->line;
 	return false;
@@ -495,10 +511,10 @@ static int ini_on_key(void *user, const char *section, const char *name,
 		return 0;
 	if (!*section)
 		return ini_fail(s, "'%s' is outside any section", name);
-	if (ini_dup_key(s, section, name))
-		return 0;
 	if (!split_section(section, word, sizeof(word), arg, sizeof(arg)))
 		goto unknown;
+	if (ini_dup_key(s, section, word, arg, name))
+		return 0;
 	if (!strcasecmp(word, "machine") && !*arg)
 		return ini_machine(s, sec, name, value);
 	if (!strcasecmp(word, "node"))

@@ -6,6 +6,9 @@
  * flat out or at a fixed rate.  Prints ns per allocation+free with and
  * without polling and the slowdown; never fails on timing.  It also checks
  * that the counters lost nothing (numastat total == allocations made).
+ * Part 2 does the same for the real fault path (vmm/fault.c: userfaultfd,
+ * node pools, one handler thread) with a host thread playing vCPU 0 and
+ * touching every page of 64 MiB of guest RAM, interleaved over both nodes.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -15,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -22,6 +26,10 @@
 
 #include "numa/numa.h"
 #include "vmm/qmp.h"
+#ifndef BENCH_QMP_NO_FAULT_PATH
+#include "vmm/fault.h"
+#include "vmm/pool.h"
+#endif
 
 #define NR_ALLOCATORS	2
 #define OPS_PER_THREAD	3000000
@@ -118,16 +126,35 @@ out:
 	return NULL;
 }
 
-/* One run: ns per alloc+free pair, polls per second */
-static double run(unsigned int clients, unsigned int hz, double *polls_s,
-		  long *allocs)
+/* The measured work: returns operations done, its duration in *secs */
+static long (*workload)(double *secs);
+
+static long alloc_workload(double *secs)
 {
-	struct poller p[NR_CLIENTS];
 	pthread_t th[NR_ALLOCATORS];
-	double t0, t1;
-	long total = 0, polls = 0;
+	double t0 = now();
+	long total = 0;
 	unsigned int i;
 	void *res;
+
+	for (i = 0; i < NR_ALLOCATORS; i++)
+		pthread_create(&th[i], NULL, allocator, (void *)(long)i);
+	for (i = 0; i < NR_ALLOCATORS; i++) {
+		pthread_join(th[i], &res);
+		total += (long)res;
+	}
+	*secs = now() - t0;
+	return total;
+}
+
+/* One run: seconds of the workload, polls per second */
+static double run(unsigned int clients, unsigned int hz, double *polls_s,
+		  long *ops)
+{
+	struct poller p[NR_CLIENTS];
+	double secs;
+	long polls = 0;
+	unsigned int i;
 
 	stop_polling = 0;
 	memset(p, 0, sizeof(p));
@@ -136,22 +163,14 @@ static double run(unsigned int clients, unsigned int hz, double *polls_s,
 		pthread_create(&p[i].th, NULL, poll_thread, &p[i]);
 	}
 	usleep(20000);
-	t0 = now();
-	for (i = 0; i < NR_ALLOCATORS; i++)
-		pthread_create(&th[i], NULL, allocator, (void *)(long)i);
-	for (i = 0; i < NR_ALLOCATORS; i++) {
-		pthread_join(th[i], &res);
-		total += (long)res;
-	}
-	t1 = now();
+	*ops = workload(&secs);
 	stop_polling = 1;
 	for (i = 0; i < clients; i++) {
 		pthread_join(p[i].th, NULL);
 		polls += p[i].polls;
 	}
-	*polls_s = polls / (t1 - t0);
-	*allocs = total;
-	return (t1 - t0) * 1e9 / OPS_PER_THREAD;	/* per thread */
+	*polls_s = polls / secs;
+	return secs;
 }
 
 static uint64_t numastat_total(void)
@@ -168,26 +187,161 @@ static uint64_t numastat_total(void)
 	return t;
 }
 
+static const struct {
+	const char *name;
+	unsigned int clients, hz;
+} cases[] = {
+	{ "no client", 0, 0 },
+	{ "4 clients x 100 Hz", NR_CLIENTS, 100 },
+	{ "4 clients x 1 kHz", NR_CLIENTS, 1000 },
+	{ "4 clients flat out", NR_CLIENTS, 0 },
+};
+
+/* Best of 5 per case (the machine is shared); returns the total ops done */
+static uint64_t run_cases(const char *unit, double per)
+{
+	double base = 0, secs, polls;
+	uint64_t total = 0;
+	unsigned int i;
+	long ops;
+	int rep;
+
+	printf("%-24s %14s %12s %12s\n", "case", unit, "slowdown", "polls/s");
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		double best = 0, bpolls = 0;
+
+		for (rep = 0; rep < 5; rep++) {
+			secs = run(cases[i].clients, cases[i].hz, &polls, &ops);
+			total += ops;
+			if (!best || secs < best) {
+				best = secs;
+				bpolls = polls;
+			}
+		}
+		if (!i)
+			base = best;
+		printf("%-24s %14.1f %11.1f%% %12.0f\n", cases[i].name,
+		       best * 1e9 / per, (best / base - 1) * 100, bpolls);
+	}
+	return total;
+}
+
+#ifndef BENCH_QMP_NO_FAULT_PATH
+#define FP_MIB		32
+#define MiB		(1UL << 20)
+
+static struct fault_ctx *fp_ctx;
+static char *fp_guest;
+
+static void *fp_toucher(void *arg)
+{
+	size_t off;
+
+	if (fault_register_vcpu(fp_ctx, 0, gettid()))
+		return NULL;
+	for (off = 0; off < FP_MIB * MiB; off += PAGE_SIZE)
+		fp_guest[off] = 1;
+	return NULL;
+}
+
+/* Timed: the touching thread; untimed: giving the range back */
+static long fault_workload(double *secs)
+{
+	double t0 = now();
+	pthread_t th;
+	long freed;
+
+	pthread_create(&th, NULL, fp_toucher, NULL);
+	pthread_join(th, NULL);
+	*secs = now() - t0;
+	freed = fault_free_range(fp_ctx, 0, 0, FP_MIB * MiB);
+	return freed < 0 ? 0 : freed;
+}
+
+static int bench_fault_path(void)
+{
+	struct qmp_fault_backend fb;
+	struct qmp_numa_backend nb;
+	struct fault_opts opts = { 0 };
+	void *bases[NUMA_MAX_NODES] = { 0 };
+	struct pool pools[2];
+	struct qmp_server *srv;
+	struct fault_stats st;
+	struct numa_topology t;
+	char err[256], *map;
+	uint64_t done;
+	unsigned int n;
+
+	if (topo_init(&t, 2, 2, err, sizeof(err)))
+		return 1;
+	for (n = 0; n < 2; n++) {
+		t.node_mem[n] = FP_MIB * MiB;
+		if (pool_create(&pools[n], "bench-qmp", FP_MIB * MiB, 0, 0, err,
+				sizeof(err))) {
+			fprintf(stderr, "bench_qmp: %s\n", err);
+			return 1;
+		}
+		bases[n] = pools[n].base;
+	}
+	t.vcpu_node[1] = 1;
+	nv = numa_vm_create(&t, bases, err, sizeof(err));
+	if (!nv)
+		return 1;
+	if (numa_set_vcpu_policy(nv, 0, &(struct mpol_spec){
+			.mode = MPOL_INTERLEAVE, .nodes = 3 }, err, sizeof(err)))
+		return 1;
+	map = mmap(NULL, FP_MIB * MiB + 2 * MiB, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (map == MAP_FAILED)
+		return 1;
+	fp_guest = (char *)(((uintptr_t)map + 2 * MiB - 1) & ~(2 * MiB - 1));
+	qmp_fault_backend_init(&fb, nv, NULL);
+	opts.on_oom = qmp_fault_on_oom;
+	opts.cb_arg = &fb;
+	fp_ctx = fault_ctx_create(&fault_numa_ops, nv, pools, 2, fp_guest,
+				  FP_MIB * MiB, &opts, err, sizeof(err));
+	if (!fp_ctx || fault_start(fp_ctx)) {
+		fprintf(stderr, "bench_qmp: fault path: %s\n", err);
+		return 1;
+	}
+	fb.ctx = fp_ctx;
+	qmp_numa_backend_init(&nb, nv, &fb.ops);
+	if (qmp_server_start(sock, &nb.be, NULL, &srv, err, sizeof(err))) {
+		fprintf(stderr, "bench_qmp: %s\n", err);
+		return 1;
+	}
+	qmp_fault_set_server(&fb, srv);
+	printf("\nbench_qmp: fault path, 1 vCPU thread touching %d MiB (4 KiB "
+	       "granule, 1 handler), interleave over 2 nodes, then free-range; "
+	       "clients poll as above\n", FP_MIB);
+	workload = fault_workload;
+	done = run_cases("ns/fault", FP_MIB * MiB / PAGE_SIZE);
+	fault_get_stats(fp_ctx, FAULT_ALL, &st);
+	printf("counters: faults %llu, granules placed %llu, pages freed %llu, "
+	       "numastat allocations %llu: %s\n",
+	       (unsigned long long)st.faults, (unsigned long long)st.granules,
+	       (unsigned long long)done,
+	       (unsigned long long)numastat_total(),
+	       st.granules == done && numastat_total() == done ?
+	       "no lost counts" : "MISMATCH");
+	qmp_fault_set_server(&fb, NULL);
+	qmp_server_stop(srv);
+	fault_ctx_destroy(fp_ctx);
+	munmap(map, FP_MIB * MiB + 2 * MiB);
+	numa_vm_destroy(nv);
+	for (n = 0; n < 2; n++)
+		pool_destroy(&pools[n]);
+	return 0;
+}
+#endif
+
 int main(void)
 {
-	static const struct {
-		const char *name;
-		unsigned int clients, hz;
-	} cases[] = {
-		{ "no client", 0, 0 },
-		{ "4 clients x 100 Hz", NR_CLIENTS, 100 },
-		{ "4 clients x 1 kHz", NR_CLIENTS, 1000 },
-		{ "4 clients flat out", NR_CLIENTS, 0 },
-	};
 	struct qmp_numa_backend nb;
 	struct qmp_server *srv;
 	struct numa_topology t;
-	double base = 0, ns, polls;
-	uint64_t expect = 0;
-	long allocs;
+	uint64_t expect;
 	char err[256];
-	unsigned int i;
-	int rep;
 
 	signal(SIGPIPE, SIG_IGN);
 	if (topo_init(&t, 2, 2, err, sizeof(err)))
@@ -210,32 +364,19 @@ int main(void)
 		return 1;
 	}
 	printf("bench_qmp: %d threads x %d numa_alloc+numa_free (order 0), "
-	       "clients polling query-numastat/buddyinfo/vcpus\n",
+	       "clients polling query-numastat/buddyinfo/vcpus in turn\n",
 	       NR_ALLOCATORS, OPS_PER_THREAD);
-	printf("%-24s %14s %12s %12s\n", "case", "ns/alloc+free", "slowdown",
-	       "polls/s");
-	for (i = 0; i < ARRAY_SIZE(cases); i++) {
-		double best = 0, bpolls = 0;
-
-		/* best of 3: the machine is shared */
-		for (rep = 0; rep < 3; rep++) {
-			ns = run(cases[i].clients, cases[i].hz, &polls, &allocs);
-			expect += allocs;
-			if (!best || ns < best) {
-				best = ns;
-				bpolls = polls;
-			}
-		}
-		if (!i)
-			base = best;
-		printf("%-24s %14.1f %11.1f%% %12.0f\n", cases[i].name, best,
-		       (best / base - 1) * 100, bpolls);
-	}
+	workload = alloc_workload;
+	expect = run_cases("ns/alloc+free", OPS_PER_THREAD);
 	printf("counters: numastat total %llu, allocations made %llu: %s\n",
 	       (unsigned long long)numastat_total(),
 	       (unsigned long long)expect,
 	       numastat_total() == expect ? "no lost counts" : "MISMATCH");
 	qmp_server_stop(srv);
 	numa_vm_destroy(nv);
+#ifndef BENCH_QMP_NO_FAULT_PATH
+	return bench_fault_path();
+#else
 	return 0;
+#endif
 }

@@ -31,6 +31,7 @@
 
 #define QMP_EVENT_RING	64
 #define QMP_READ_CHUNK	4096
+#define QMP_LINGER_MS	5000	/* a closing client gets this long to read its replies */
 
 /* ---- request reader ---- */
 
@@ -161,6 +162,7 @@ struct qmp_client {
 	bool negotiated;
 	bool rd_eof;		/* peer shut its writing side down */
 	bool closing;		/* flush what is queued, then close */
+	long linger_start;	/* ms, when closing with output still queued */
 	struct qmp_reader *rd;
 	char *out;
 	size_t out_off, out_len, out_cap;
@@ -445,6 +447,14 @@ static void emit_wmark(struct qmp_server *s, unsigned int node,
 	json_object_put(ev);
 }
 
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + 1;	/* never 0 */
+}
+
 static long ms_since(const struct timespec *a, const struct timespec *b)
 {
 	return (b->tv_sec - a->tv_sec) * 1000 + (b->tv_nsec - a->tv_nsec) / 1000000;
@@ -624,8 +634,16 @@ static void *server_thread(void *arg)
 		for (i = s->nr_clients; i-- > 0;) {
 			struct qmp_client *c = s->clients[i];
 
-			if (c->closing && c->out_len == c->out_off)
+			if (!c->closing)
+				continue;
+			if (c->out_len == c->out_off) {
 				remove_client(s, i);
+			} else if (!c->linger_start) {
+				c->linger_start = now_ms();
+			} else if (now_ms() - c->linger_start > QMP_LINGER_MS) {
+				stat_inc(s, &s->st.disconnected_slow);
+				remove_client(s, i);
+			}
 		}
 		if (pfd[1].revents & POLLIN)
 			accept_clients(s);

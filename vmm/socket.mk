@@ -24,8 +24,14 @@ endif
 
 BENCHES		+= bench_qmp
 bench_qmp_SRCS	:= tests/bench_qmp.c
+ifneq ($(filter fault,$(LIBS)),)
+bench_qmp_LIBS	:= qmp fault numa mm
+bench_qmp_PKGS	:= json-c numa
+else
 bench_qmp_LIBS	:= qmp numa mm
 bench_qmp_PKGS	:= json-c
+$(BUILD)/tests/bench_qmp.o: CPPFLAGS += -DBENCH_QMP_NO_FAULT_PATH
+endif
 
 # libFuzzer harness of the request reader + dispatcher (clang, ASan+UBSan),
 # run by `make fuzz` (appended to the config fuzzers' FUZZ_TARGETS: same

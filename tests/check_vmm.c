@@ -156,6 +156,7 @@ START_TEST(test_ram_bounds)
 	ck_assert_uint_eq(ram.nr_regions, 1);
 	ck_assert_uint_eq(guest_ram_low_size(&ram), sz);
 	ck_assert_uint_eq(guest_ram_high_size(&ram), 0);
+	ck_assert(ram.owned);
 	ck_assert_ptr_eq(guest_ram_hva(&ram, 0, 1), ram.base);
 	ck_assert_ptr_eq(guest_ram_hva(&ram, sz - 1, 1),
 			 (char *)ram.base + sz - 1);
@@ -181,6 +182,27 @@ START_TEST(test_ram_bounds)
 	ck_assert_int_eq(((uint8_t *)ram.base)[sz - 8], 0);
 	guest_ram_destroy(&ram);
 	ck_assert_ptr_null(ram.base);
+}
+END_TEST
+
+/* RAM mapped by someone else: same layout, not unmapped by destroy. */
+START_TEST(test_ram_init_foreign)
+{
+	struct guest_ram ram;
+	uint64_t sz = 4 * MiB;
+	uint8_t *m = mmap(NULL, sz, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	ck_assert_ptr_ne(m, MAP_FAILED);
+	ck_assert_int_eq(guest_ram_init(&ram, NULL, sz), -EINVAL);
+	ck_assert_int_eq(guest_ram_init(&ram, m, sz + 1), -EINVAL);
+	ck_assert_int_eq(guest_ram_init(&ram, m, sz), 0);
+	ck_assert(!ram.owned);
+	ck_assert_ptr_eq(guest_ram_hva(&ram, 0x1234, 4), m + 0x1234);
+	ck_assert_ptr_null(guest_ram_hva(&ram, sz, 1));
+	guest_ram_destroy(&ram);
+	m[sz - 1] = 1;		/* still mapped */
+	munmap(m, sz);
 }
 END_TEST
 
@@ -1927,6 +1949,7 @@ static Suite *vmm_suite(void)
 	tcase_add_test(tc, test_ram_bad_sizes);
 	tcase_add_test(tc, test_ram_bounds);
 	tcase_add_test(tc, test_ram_hole);
+	tcase_add_test(tc, test_ram_init_foreign);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("loader");

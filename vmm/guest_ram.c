@@ -9,19 +9,37 @@
 #include <string.h>
 #include <sys/mman.h>
 
+static bool guest_ram_size_ok(uint64_t size)
+{
+	return size >= GUEST_RAM_MIN && size <= GUEST_RAM_MAX &&
+	       !(size % PAGE_SIZE);
+}
+
 int guest_ram_create(struct guest_ram *ram, uint64_t size)
 {
-	uint64_t low;
 	void *base;
 
-	if (size < GUEST_RAM_MIN || size > GUEST_RAM_MAX || size % PAGE_SIZE)
+	if (!guest_ram_size_ok(size))
 		return -EINVAL;
 
 	base = mmap(NULL, size, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (base == MAP_FAILED)
 		return -errno;
+	if (guest_ram_init(ram, base, size)) {
+		munmap(base, size);
+		return -EINVAL;
+	}
+	ram->owned = true;
+	return 0;
+}
 
+int guest_ram_init(struct guest_ram *ram, void *base, uint64_t size)
+{
+	uint64_t low;
+
+	if (!base || !guest_ram_size_ok(size))
+		return -EINVAL;
 	memset(ram, 0, sizeof(*ram));
 	ram->base = base;
 	ram->size = size;
@@ -42,7 +60,7 @@ int guest_ram_create(struct guest_ram *ram, uint64_t size)
 
 void guest_ram_destroy(struct guest_ram *ram)
 {
-	if (ram->base)
+	if (ram->base && ram->owned)
 		munmap(ram->base, ram->size);
 	memset(ram, 0, sizeof(*ram));
 }

@@ -8,13 +8,15 @@
  * Each part is one KVM memslot.  Every translation is bounds-checked, so a
  * gpa coming from the guest can be passed in unvalidated.
  *
- * For now the mapping is anonymous memory demand-paged by the host kernel;
- * the userfaultfd-backed fault path (vmm/fault*.c) provides the same
- * interface for RAM that starts unbacked.
+ * guest_ram_create() maps anonymous memory demand-paged by the host
+ * kernel; another backing (the userfaultfd fault path, vmm/fault*.c, whose
+ * RAM starts unbacked) maps its own range and describes it with
+ * guest_ram_init(), and everything else in vmm/ is unchanged.
  */
 #ifndef NUMAVM_VMM_GUEST_RAM_H
 #define NUMAVM_VMM_GUEST_RAM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,6 +39,7 @@ struct guest_ram_region {
 struct guest_ram {
 	void *base;		/* host mapping of all guest RAM */
 	uint64_t size;		/* bytes of RAM (sum of the regions) */
+	bool owned;		/* mapped by guest_ram_create(): unmap it */
 	unsigned int nr_regions;
 	struct guest_ram_region regions[GUEST_RAM_MAX_REGIONS];
 };
@@ -48,7 +51,15 @@ struct guest_ram {
  * @ram is untouched on failure.
  */
 int guest_ram_create(struct guest_ram *ram, uint64_t size) __must_check;
-/* Unmap; safe on a zeroed or already destroyed struct. */
+/*
+ * guest_ram_init - describe an existing mapping of @size bytes at @base
+ * (mapped by another backing, e.g. the userfaultfd fault path) as guest
+ * RAM with the layout above.  guest_ram_destroy() will not unmap it.
+ * Returns 0 or -EINVAL (same size rules as guest_ram_create, base NULL).
+ */
+int guest_ram_init(struct guest_ram *ram, void *base, uint64_t size)
+	__must_check;
+/* Unmap (if created here); safe on a zeroed or already destroyed struct. */
 void guest_ram_destroy(struct guest_ram *ram);
 
 /*

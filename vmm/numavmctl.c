@@ -720,11 +720,11 @@ int main(int argc, char **argv)
 		json_object_object_get_ex(reply, "return", &ret);
 		if (watch && isatty(STDOUT_FILENO))
 			printf("\033[H\033[2J");
-		if (c.json || !show)
+		if (c.json)
 			printf("%s\n", json_object_to_json_string_ext(
-				       c.json ? reply : ret, JSON_C_TO_STRING_PLAIN));
-		else
-			show(ret);
+				       reply, JSON_C_TO_STRING_PLAIN));
+		else if (show)
+			show(ret);	/* set-policy: silent on success */
 		fflush(stdout);
 		json_object_put(reply);
 		if (!watch || (count > 0 && ++iter >= count))

@@ -19,13 +19,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define POOL_PAGES	64
-#define WM_MIN		4
-#define WM_LOW		8
-#define AT_LOW		(POOL_PAGES - WM_LOW)	/* 56 */
-#define AT_MIN		(WM_LOW - WM_MIN)	/* 4 */
+#define POOL_PAGES 64
+#define WM_MIN 4
+#define WM_LOW 8
+#define AT_LOW (POOL_PAGES - WM_LOW) /* 56 */
+#define AT_MIN (WM_LOW - WM_MIN) /* 4 */
 
-#define NODES(...)	nodes_of((const int[]){ __VA_ARGS__, -1 })
+#define NODES(...) nodes_of((const int[]){ __VA_ARGS__, -1 })
+#define STAT(...) ((struct want_stat){ __VA_ARGS__ })
+#define SPEC(...) ((struct mpol_spec){ __VA_ARGS__ })
+#define ERR err, sizeof(err)
 
 static nodemask_t nodes_of(const int *n)
 {
@@ -50,7 +53,7 @@ static void mk_topo(struct numa_topology *t, unsigned int nr_nodes,
 	char err[128];
 	unsigned int n, v;
 
-	ck_assert_int_eq(topo_init(t, nr_nodes, nr_vcpus, err, sizeof(err)), 0);
+	ck_assert_int_eq(topo_init(t, nr_nodes, nr_vcpus, ERR), 0);
 	for (n = 0; n < nr_nodes; n++)
 		t->node_mem[n] = POOL_PAGES * PAGE_SIZE;
 	/* vCPU v lives on node v % nr_nodes */
@@ -62,7 +65,7 @@ static void mk_asym4(struct numa_topology *t)
 {
 	unsigned int a, b;
 
-	mk_topo(t, 4, 3);	/* vCPUs 0, 1, 2 on nodes 0, 1, 2 */
+	mk_topo(t, 4, 3); /* vCPUs 0, 1, 2 on nodes 0, 1, 2 */
 	for (a = 0; a < 4; a++)
 		for (b = 0; b < 4; b++)
 			t->distance[a][b] = asym4[a][b];
@@ -71,7 +74,7 @@ static void mk_asym4(struct numa_topology *t)
 static struct numa_vm *mk_vm(const struct numa_topology *t)
 {
 	char err[256] = "";
-	struct numa_vm *nv = numa_vm_create(t, NULL, err, sizeof(err));
+	struct numa_vm *nv = numa_vm_create(t, NULL, ERR);
 	unsigned int n;
 
 	ck_assert_msg(nv != NULL, "numa_vm_create: %s", err);
@@ -80,7 +83,8 @@ static struct numa_vm *mk_vm(const struct numa_topology *t)
 
 		if (!b)
 			continue;
-		ck_assert_int_eq(buddy_set_watermarks(b, WM_MIN, WM_LOW, 12), 0);
+		ck_assert_int_eq(buddy_set_watermarks(b, WM_MIN, WM_LOW, 12),
+				 0);
 		ck_assert_int_eq(buddy_set_pcp(b, 1, 1), 0);
 	}
 	return nv;
@@ -111,7 +115,8 @@ static void alloc_seq(struct numa_vm *nv, int vcpu, gpa_t gpa, uint64_t step,
 	int i;
 
 	for (i = 0; i < n; i++)
-		out[i] = alloc_node(nv, vcpu, gpa + (uint64_t)i * step, order, 0);
+		out[i] = alloc_node(nv, vcpu, gpa + (uint64_t)i * step, order,
+				    0);
 }
 
 static void assert_seq(const int *got, const int *want, int n)
@@ -130,7 +135,7 @@ static void set_vcpu(struct numa_vm *nv, int vcpu, enum mpol_mode mode,
 	struct mpol_spec s = { .mode = mode, .flags = flags, .nodes = nodes };
 	char err[256] = "";
 
-	ck_assert_msg(numa_set_vcpu_policy(nv, vcpu, &s, err, sizeof(err)) == 0,
+	ck_assert_msg(numa_set_vcpu_policy(nv, vcpu, &s, ERR) == 0,
 		      "set_vcpu_policy: %s", err);
 }
 
@@ -155,21 +160,20 @@ static void assert_numastat(struct numa_vm *nv, unsigned int node,
 	struct numastat st;
 
 	ck_assert_int_eq(numa_get_numastat(nv, node, &st), 0);
-	ck_assert_msg(st.numa_hit == w.hit && st.numa_miss == w.miss &&
-			      st.numa_foreign == w.foreign &&
-			      st.interleave_hit == w.il_hit &&
-			      st.local_node == w.local && st.other_node == w.other,
-		      "node %u: hit %lu miss %lu foreign %lu il %lu local %lu other %lu; "
-		      "want %lu %lu %lu %lu %lu %lu",
-		      node, (unsigned long)st.numa_hit,
-		      (unsigned long)st.numa_miss,
-		      (unsigned long)st.numa_foreign,
-		      (unsigned long)st.interleave_hit,
-		      (unsigned long)st.local_node,
-		      (unsigned long)st.other_node, (unsigned long)w.hit,
-		      (unsigned long)w.miss, (unsigned long)w.foreign,
-		      (unsigned long)w.il_hit, (unsigned long)w.local,
-		      (unsigned long)w.other);
+	ck_assert_msg(
+		st.numa_hit == w.hit && st.numa_miss == w.miss &&
+			st.numa_foreign == w.foreign &&
+			st.interleave_hit == w.il_hit &&
+			st.local_node == w.local && st.other_node == w.other,
+		"node %u: hit %lu miss %lu foreign %lu il %lu local %lu "
+		"other %lu; want %lu %lu %lu %lu %lu %lu",
+		node, (unsigned long)st.numa_hit, (unsigned long)st.numa_miss,
+		(unsigned long)st.numa_foreign,
+		(unsigned long)st.interleave_hit, (unsigned long)st.local_node,
+		(unsigned long)st.other_node, (unsigned long)w.hit,
+		(unsigned long)w.miss, (unsigned long)w.foreign,
+		(unsigned long)w.il_hit, (unsigned long)w.local,
+		(unsigned long)w.other);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -182,7 +186,7 @@ START_TEST(test_topo_valid_defaults)
 	unsigned int a, b;
 
 	mk_topo(&t, 4, 8);
-	ck_assert_int_eq(topo_validate(&t, err, sizeof(err)), 0);
+	ck_assert_int_eq(topo_validate(&t, ERR), 0);
 	for (a = 0; a < 4; a++)
 		for (b = 0; b < 4; b++)
 			ck_assert_uint_eq(t.distance[a][b], a == b ? 10 : 20);
@@ -191,18 +195,18 @@ START_TEST(test_topo_valid_defaults)
 
 	/* memoryless node 2 is valid */
 	t.node_mem[2] = 0;
-	ck_assert_int_eq(topo_validate(&t, err, sizeof(err)), 0);
+	ck_assert_int_eq(topo_validate(&t, ERR), 0);
 	ck_assert_uint_eq(topo_mem_nodes(&t), 0xb);
 
 	/* set_distance: one direction, then both */
-	ck_assert_int_eq(topo_set_distance(&t, 0, 1, 40, false, err, sizeof(err)), 0);
+	ck_assert_int_eq(topo_set_distance(&t, 0, 1, 40, false, ERR), 0);
 	ck_assert_uint_eq(t.distance[0][1], 40);
 	ck_assert_uint_eq(t.distance[1][0], 20);
-	ck_assert_int_eq(topo_set_distance(&t, 2, 3, 254, true, err, sizeof(err)), 0);
+	ck_assert_int_eq(topo_set_distance(&t, 2, 3, 254, true, ERR), 0);
 	ck_assert_uint_eq(t.distance[2][3], 254);
 	ck_assert_uint_eq(t.distance[3][2], 254);
-	ck_assert_int_eq(topo_set_distance(&t, 1, 1, 10, true, err, sizeof(err)), 0);
-	ck_assert_int_eq(topo_validate(&t, err, sizeof(err)), 0);
+	ck_assert_int_eq(topo_set_distance(&t, 1, 1, 10, true, ERR), 0);
+	ck_assert_int_eq(topo_validate(&t, ERR), 0);
 }
 END_TEST
 
@@ -210,8 +214,9 @@ static void expect_topo_err(const struct numa_topology *t, const char *what)
 {
 	char err[256] = "";
 
-	ck_assert_int_eq(topo_validate(t, err, sizeof(err)), -EINVAL);
-	ck_assert_msg(strstr(err, what), "message \"%s\" lacks \"%s\"", err, what);
+	ck_assert_int_eq(topo_validate(t, ERR), -EINVAL);
+	ck_assert_msg(strstr(err, what), "message \"%s\" lacks \"%s\"", err,
+		      what);
 }
 
 START_TEST(test_topo_errors)
@@ -219,12 +224,12 @@ START_TEST(test_topo_errors)
 	struct numa_topology t, saved;
 	char err[256] = "";
 
-	ck_assert_int_eq(topo_init(&t, 0, 1, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(topo_init(&t, 0, 1, ERR), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "0 nodes"));
-	ck_assert_int_eq(topo_init(&t, NUMA_MAX_NODES + 1, 1, err, sizeof(err)), -EINVAL);
-	ck_assert_int_eq(topo_init(&t, 1, 0, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(topo_init(&t, NUMA_MAX_NODES + 1, 1, ERR), -EINVAL);
+	ck_assert_int_eq(topo_init(&t, 1, 0, ERR), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "0 vCPUs"));
-	ck_assert_int_eq(topo_init(&t, 1, NUMA_MAX_VCPUS + 1, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(topo_init(&t, 1, NUMA_MAX_VCPUS + 1, ERR), -EINVAL);
 
 	mk_topo(&t, 3, 3);
 	t.nr_nodes = 0;
@@ -258,17 +263,17 @@ START_TEST(test_topo_errors)
 	/* set_distance errors leave the matrix alone */
 	mk_topo(&t, 3, 3);
 	saved = t;
-	ck_assert_int_eq(topo_set_distance(&t, 0, 3, 20, true, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(topo_set_distance(&t, 0, 3, 20, true, ERR), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "does not exist"));
-	ck_assert_int_eq(topo_set_distance(&t, 0, 1, 10, true, err, sizeof(err)), -EINVAL);
-	ck_assert_int_eq(topo_set_distance(&t, 0, 1, 255, true, err, sizeof(err)), -EINVAL);
-	ck_assert_int_eq(topo_set_distance(&t, 0, 1, 5, false, err, sizeof(err)), -EINVAL);
-	ck_assert_int_eq(topo_set_distance(&t, 2, 2, 20, false, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(topo_set_distance(&t, 0, 1, 10, true, ERR), -EINVAL);
+	ck_assert_int_eq(topo_set_distance(&t, 0, 1, 255, true, ERR), -EINVAL);
+	ck_assert_int_eq(topo_set_distance(&t, 0, 1, 5, false, ERR), -EINVAL);
+	ck_assert_int_eq(topo_set_distance(&t, 2, 2, 20, false, ERR), -EINVAL);
 	ck_assert_int_eq(memcmp(&t, &saved, sizeof(t)), 0);
 
 	/* numa_vm_create refuses an invalid topology with the same message */
 	t.vcpu_node[0] = 9;
-	ck_assert_ptr_null(numa_vm_create(&t, NULL, err, sizeof(err)));
+	ck_assert_ptr_null(numa_vm_create(&t, NULL, ERR));
 	ck_assert_int_eq(errno, EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "vCPU 0: home node 9"));
 }
@@ -284,7 +289,8 @@ static void assert_zonelist(struct numa_vm *nv, unsigned int node,
 	unsigned int i;
 
 	ck_assert_ptr_nonnull(zl);
-	ck_assert_msg(zl->nr == nr, "node %u: %u nodes, want %u", node, zl->nr, nr);
+	ck_assert_msg(zl->nr == nr, "node %u: %u nodes, want %u", node, zl->nr,
+		      nr);
 	for (i = 0; i < nr; i++)
 		ck_assert_msg(zl->node[i] == want[i],
 			      "node %u position %u: %u, want %d", node, i,
@@ -350,8 +356,8 @@ START_TEST(test_zonelist_memoryless)
 	assert_zonelist(nv, 2, (const int[]){ 2, 0 }, 2);
 	/* vCPU 1 lives on memoryless node 1: default goes to node 2 */
 	ck_assert_int_eq(alloc_node(nv, 1, 0, 0, 0), 2);
-	assert_numastat(nv, 2, (struct want_stat){ .hit = 1, .other = 1 });
-	assert_numastat(nv, 1, (struct want_stat){ 0 });
+	assert_numastat(nv, 2, STAT(.hit = 1, .other = 1));
+	assert_numastat(nv, 1, STAT(0));
 	numa_vm_destroy(nv);
 }
 END_TEST
@@ -379,8 +385,8 @@ START_TEST(test_mode_default_local)
 	set_vcpu(nv, 1, MPOL_PREFERRED, 0, 0);
 	ck_assert_int_eq(alloc_node(nv, 1, 0, 0, 0), 1);
 
-	assert_numastat(nv, 0, (struct want_stat){ .hit = 5, .local = 5 });
-	assert_numastat(nv, 1, (struct want_stat){ .hit = 5, .local = 5 });
+	assert_numastat(nv, 0, STAT(.hit = 5, .local = 5));
+	assert_numastat(nv, 1, STAT(.hit = 5, .local = 5));
 	numa_vm_destroy(nv);
 }
 END_TEST
@@ -410,10 +416,10 @@ START_TEST(test_mode_preferred_bind_4)
 	alloc_seq(nv, 1, 0, PAGE_SIZE, 0, 3, got);
 	assert_seq(got, (const int[]){ 0, 0, 0 }, 3);
 
-	assert_numastat(nv, 0, (struct want_stat){ .hit = 6, .other = 6 });
-	assert_numastat(nv, 1, (struct want_stat){ 0 });
-	assert_numastat(nv, 2, (struct want_stat){ .hit = 3, .other = 3 });
-	assert_numastat(nv, 3, (struct want_stat){ .hit = 3, .other = 3 });
+	assert_numastat(nv, 0, STAT(.hit = 6, .other = 6));
+	assert_numastat(nv, 1, STAT(0));
+	assert_numastat(nv, 2, STAT(.hit = 3, .other = 3));
+	assert_numastat(nv, 3, STAT(.hit = 3, .other = 3));
 	numa_vm_destroy(nv);
 }
 END_TEST
@@ -439,10 +445,11 @@ START_TEST(test_mode_interleave_per_vcpu)
 	assert_seq(got, (const int[]){ 0, 1 }, 2);
 
 	/* every pick hit its target: interleave_hit == numa_hit */
-	assert_numastat(nv, 0, (struct want_stat){ .hit = 4, .il_hit = 4, .local = 4 });
-	assert_numastat(nv, 1, (struct want_stat){ .hit = 5, .il_hit = 5, .local = 2, .other = 3 });
-	assert_numastat(nv, 2, (struct want_stat){ .hit = 1, .il_hit = 1, .other = 1 });
-	assert_numastat(nv, 3, (struct want_stat){ .hit = 2, .il_hit = 2, .other = 2 });
+	assert_numastat(nv, 0, STAT(.hit = 4, .il_hit = 4, .local = 4));
+	assert_numastat(nv, 1,
+			STAT(.hit = 5, .il_hit = 5, .local = 2, .other = 3));
+	assert_numastat(nv, 2, STAT(.hit = 1, .il_hit = 1, .other = 1));
+	assert_numastat(nv, 3, STAT(.hit = 2, .il_hit = 2, .other = 2));
 	ck_assert_int_eq(numa_get_vcpu_stats(nv, 0, &vs), 0);
 	ck_assert_uint_eq(vs.faults, 9);
 	ck_assert_uint_eq(vs.alloc[0], 4);
@@ -472,8 +479,9 @@ START_TEST(test_mode_range_interleave_offset)
 	/* outside the range the vCPU (default) policy applies */
 	ck_assert_int_eq(alloc_node(nv, 1, base + 16 * PAGE_SIZE, 0, 0), 1);
 	ck_assert_int_eq(alloc_node(nv, 1, base - PAGE_SIZE, 0, 0), 1);
-	assert_numastat(nv, 0, (struct want_stat){ .hit = 6, .il_hit = 6, .local = 6 });
-	assert_numastat(nv, 1, (struct want_stat){ .hit = 8, .il_hit = 6, .local = 6, .other = 2 });
+	assert_numastat(nv, 0, STAT(.hit = 6, .il_hit = 6, .local = 6));
+	assert_numastat(nv, 1,
+			STAT(.hit = 8, .il_hit = 6, .local = 6, .other = 2));
 	numa_vm_destroy(nv);
 }
 END_TEST
@@ -488,26 +496,28 @@ START_TEST(test_mode_weighted_interleave)
 	char err[256];
 	int got[8];
 
-	ck_assert_int_eq(numa_set_vcpu_policy(nv, 1, &s, err, sizeof(err)), 0);
+	ck_assert_int_eq(numa_set_vcpu_policy(nv, 1, &s, ERR), 0);
 	alloc_seq(nv, 1, 0, 0, 0, 8, got);
 	assert_seq(got, (const int[]){ 0, 0, 0, 1, 0, 0, 0, 1 }, 8);
 	ck_assert_int_eq(numa_get_vcpu_policy(nv, 1, &back), 0);
 	ck_assert_int_eq(memcmp(&back, &s, sizeof(s)), 0);
 
 	/* as a range policy: by offset, 3:1 */
-	ck_assert_int_eq(numa_set_range_policy(nv, 0x200000, 8 * PAGE_SIZE, &s,
-					       err, sizeof(err)), 0);
+	ck_assert_int_eq(
+		numa_set_range_policy(nv, 0x200000, 8 * PAGE_SIZE, &s, ERR), 0);
 	alloc_seq(nv, 0, 0x200000 + 7 * PAGE_SIZE, -PAGE_SIZE, 0, 8, got);
 	assert_seq(got, (const int[]){ 1, 0, 0, 0, 1, 0, 0, 0 }, 8);
 
 	/* weight 0 means 1: plain round robin */
 	memset(s.weights, 0, sizeof(s.weights));
 	s.nodes = NODES(0, 1);
-	ck_assert_int_eq(numa_set_vcpu_policy(nv, 0, &s, err, sizeof(err)), 0);
+	ck_assert_int_eq(numa_set_vcpu_policy(nv, 0, &s, ERR), 0);
 	alloc_seq(nv, 0, 0, 0, 0, 4, got);
 	assert_seq(got, (const int[]){ 0, 1, 0, 1 }, 4);
-	assert_numastat(nv, 0, (struct want_stat){ .hit = 14, .il_hit = 14, .local = 8, .other = 6 });
-	assert_numastat(nv, 1, (struct want_stat){ .hit = 6, .il_hit = 6, .local = 2, .other = 4 });
+	assert_numastat(nv, 0,
+			STAT(.hit = 14, .il_hit = 14, .local = 8, .other = 6));
+	assert_numastat(nv, 1,
+			STAT(.hit = 6, .il_hit = 6, .local = 2, .other = 4));
 	numa_vm_destroy(nv);
 }
 END_TEST
@@ -526,7 +536,7 @@ START_TEST(test_mode_flags)
 	set_vcpu(nv, 0, MPOL_INTERLEAVE, MPOL_F_RELATIVE_NODES, NODES(0, 1));
 	alloc_seq(nv, 0, 0, 0, 0, 4, got);
 	assert_seq(got, (const int[]){ 0, 2, 0, 2 }, 4);
-	/* relative bits fold beyond the 3 allowed nodes: bit 5 -> 2 -> node 3 */
+	/* relative bits fold past the 3 allowed nodes: bit 5 -> 2 -> node 3 */
 	set_vcpu(nv, 0, MPOL_BIND, MPOL_F_RELATIVE_NODES, NODES(5));
 	ck_assert_int_eq(alloc_node(nv, 0, 0, 0, 0), 3);
 	/* static: {1,2} without the memoryless node 1 is {2} */
@@ -537,9 +547,18 @@ START_TEST(test_mode_flags)
 	set_vcpu(nv, 0, MPOL_PREFERRED, 0, NODES(1, 3));
 	ck_assert_int_eq(alloc_node(nv, 0, 0, 0, 0), 3);
 
-	ck_assert_uint_eq(mpol_relative_nodemask(NODES(0, 1), NODES(0, 2, 3)), NODES(0, 2));
-	ck_assert_uint_eq(mpol_relative_nodemask(NODES(3), NODES(0, 2, 3)), NODES(0));
-	ck_assert_uint_eq(mpol_relative_nodemask(NODES(0, 1, 2, 3, 4), NODES(5, 9)), NODES(5, 9));
+	assert_numastat(nv, 0, STAT(.hit = 2, .il_hit = 2, .local = 2));
+	assert_numastat(nv, 1, STAT(0));
+	assert_numastat(nv, 2, STAT(.hit = 4, .il_hit = 4, .other = 4));
+	assert_numastat(nv, 3, STAT(.hit = 2, .other = 2));
+
+	ck_assert_uint_eq(mpol_relative_nodemask(NODES(0, 1), NODES(0, 2, 3)),
+			  NODES(0, 2));
+	ck_assert_uint_eq(mpol_relative_nodemask(NODES(3), NODES(0, 2, 3)),
+			  NODES(0));
+	ck_assert_uint_eq(
+		mpol_relative_nodemask(NODES(0, 1, 2, 3, 4), NODES(5, 9)),
+		NODES(5, 9));
 	ck_assert_uint_eq(mpol_relative_nodemask(NODES(1), 0), 0);
 	numa_vm_destroy(nv);
 }
@@ -572,8 +591,9 @@ static void assert_run(const int *out, int from, int n, int node)
 	int i;
 
 	for (i = from; i < from + n; i++)
-		ck_assert_msg(out[i] == node, "allocation %d on node %d, want %d",
-			      i, out[i], node);
+		ck_assert_msg(out[i] == node,
+			      "allocation %d on node %d, want %d", i, out[i],
+			      node);
 }
 
 START_TEST(test_exhaust_bind)
@@ -586,15 +606,16 @@ START_TEST(test_exhaust_bind)
 	ck_assert_int_eq(alloc_until_fail(nv, 0, out, 256), AT_LOW + AT_MIN);
 	assert_run(out, 0, AT_LOW + AT_MIN, 1);
 	/* node 0 is untouched: bind never leaves its set */
-	ck_assert(buddy_watermark_ok(numa_node_buddy(nv, 0), 0, BUDDY_WMARK_HIGH));
+	ck_assert(buddy_watermark_ok(numa_node_buddy(nv, 0), 0,
+				     BUDDY_WMARK_HIGH));
 	/* another failure is counted again */
 	ck_assert_int_eq(alloc_node(nv, 0, 0, 0, 0), -ENOMEM);
 	ck_assert_int_eq(numa_get_vcpu_stats(nv, 0, &vs), 0);
 	ck_assert_uint_eq(vs.faults, AT_LOW + AT_MIN + 2);
 	ck_assert_uint_eq(vs.alloc_fail, 2);
 	ck_assert_uint_eq(vs.alloc[1], AT_LOW + AT_MIN);
-	assert_numastat(nv, 0, (struct want_stat){ 0 });
-	assert_numastat(nv, 1, (struct want_stat){ .hit = 60, .other = 60 });
+	assert_numastat(nv, 0, STAT(0));
+	assert_numastat(nv, 1, STAT(.hit = 60, .other = 60));
 	numa_vm_destroy(nv);
 }
 END_TEST
@@ -605,13 +626,14 @@ START_TEST(test_exhaust_default)
 	int out[256];
 
 	/* low on node 0, low on node 1 (fast path), then min on each */
-	ck_assert_int_eq(alloc_until_fail(nv, 0, out, 256), 2 * (AT_LOW + AT_MIN));
+	ck_assert_int_eq(alloc_until_fail(nv, 0, out, 256),
+			 2 * (AT_LOW + AT_MIN));
 	assert_run(out, 0, AT_LOW, 0);
 	assert_run(out, AT_LOW, AT_LOW, 1);
 	assert_run(out, 2 * AT_LOW, AT_MIN, 0);
 	assert_run(out, 2 * AT_LOW + AT_MIN, AT_MIN, 1);
-	assert_numastat(nv, 0, (struct want_stat){ .hit = 60, .foreign = 60, .local = 60 });
-	assert_numastat(nv, 1, (struct want_stat){ .miss = 60, .other = 60 });
+	assert_numastat(nv, 0, STAT(.hit = 60, .foreign = 60, .local = 60));
+	assert_numastat(nv, 1, STAT(.miss = 60, .other = 60));
 	numa_vm_destroy(nv);
 }
 END_TEST
@@ -626,12 +648,14 @@ START_TEST(test_exhaust_preferred_thisnode)
 	nv = mk_vm(&t);
 	/* THISNODE: only the policy's node, no fallback */
 	set_vcpu(nv, 0, MPOL_PREFERRED, 0, NODES(1));
-	ck_assert_int_eq(numa_alloc(nv, 0, 0, 0, 7, &(struct numa_page){ 0 }), -EINVAL);
+	ck_assert_int_eq(numa_alloc(nv, 0, 0, 0, 7, &(struct numa_page){ 0 }),
+			 -EINVAL);
 	for (int i = 0; i < AT_LOW + AT_MIN; i++)
 		ck_assert_int_eq(alloc_node(nv, 0, 0, 0, NUMA_GFP_THISNODE), 1);
 	ck_assert_int_eq(alloc_node(nv, 0, 0, 0, NUMA_GFP_THISNODE), -ENOMEM);
 	/* without it, preferred 1 falls back along node 1's list: 3 0 2 */
-	ck_assert_int_eq(alloc_until_fail(nv, 0, out, 512), 3 * (AT_LOW + AT_MIN));
+	ck_assert_int_eq(alloc_until_fail(nv, 0, out, 512),
+			 3 * (AT_LOW + AT_MIN));
 	assert_run(out, 0, AT_LOW, 3);
 	assert_run(out, AT_LOW, AT_LOW, 0);
 	assert_run(out, 2 * AT_LOW, AT_LOW, 2);
@@ -639,10 +663,10 @@ START_TEST(test_exhaust_preferred_thisnode)
 	assert_run(out, 3 * AT_LOW + AT_MIN, AT_MIN, 0);
 	assert_run(out, 3 * AT_LOW + 2 * AT_MIN, AT_MIN, 2);
 	/* vCPU 0 lives on node 0 */
-	assert_numastat(nv, 0, (struct want_stat){ .miss = 60, .local = 60 });
-	assert_numastat(nv, 1, (struct want_stat){ .hit = 60, .foreign = 180, .other = 60 });
-	assert_numastat(nv, 2, (struct want_stat){ .miss = 60, .other = 60 });
-	assert_numastat(nv, 3, (struct want_stat){ .miss = 60, .other = 60 });
+	assert_numastat(nv, 0, STAT(.miss = 60, .local = 60));
+	assert_numastat(nv, 1, STAT(.hit = 60, .foreign = 180, .other = 60));
+	assert_numastat(nv, 2, STAT(.miss = 60, .other = 60));
+	assert_numastat(nv, 3, STAT(.miss = 60, .other = 60));
 	numa_vm_destroy(nv);
 }
 END_TEST
@@ -657,7 +681,8 @@ START_TEST(test_exhaust_preferred_many)
 	nv = mk_vm(&t);
 	/* vCPU 0 (zonelist 0 1 2 3), preferred-many {1,2} */
 	set_vcpu(nv, 0, MPOL_PREFERRED_MANY, 0, NODES(1, 2));
-	ck_assert_int_eq(alloc_until_fail(nv, 0, out, 512), 4 * (AT_LOW + AT_MIN));
+	ck_assert_int_eq(alloc_until_fail(nv, 0, out, 512),
+			 4 * (AT_LOW + AT_MIN));
 	/* pass 1 inside {1,2}: low, then min */
 	assert_run(out, 0, AT_LOW, 1);
 	assert_run(out, AT_LOW, AT_LOW, 2);
@@ -669,10 +694,10 @@ START_TEST(test_exhaust_preferred_many)
 	assert_run(out, 4 * AT_LOW + 2 * AT_MIN, AT_MIN, 0);
 	assert_run(out, 4 * AT_LOW + 3 * AT_MIN, AT_MIN, 3);
 	/* pass 1 prefers node 1, pass 2 node 0 */
-	assert_numastat(nv, 0, (struct want_stat){ .hit = 60, .foreign = 60, .local = 60 });
-	assert_numastat(nv, 1, (struct want_stat){ .hit = 60, .foreign = 60, .other = 60 });
-	assert_numastat(nv, 2, (struct want_stat){ .miss = 60, .other = 60 });
-	assert_numastat(nv, 3, (struct want_stat){ .miss = 60, .other = 60 });
+	assert_numastat(nv, 0, STAT(.hit = 60, .foreign = 60, .local = 60));
+	assert_numastat(nv, 1, STAT(.hit = 60, .foreign = 60, .other = 60));
+	assert_numastat(nv, 2, STAT(.miss = 60, .other = 60));
+	assert_numastat(nv, 3, STAT(.miss = 60, .other = 60));
 	numa_vm_destroy(nv);
 }
 END_TEST
@@ -698,9 +723,10 @@ START_TEST(test_exhaust_interleave)
 	ck_assert_uint_eq(vs.node[0].interleave_hit, 3);
 	ck_assert_uint_eq(vs.node[3].interleave_hit, 0);
 	ck_assert_uint_eq(vs.node[2].numa_foreign, 3);
-	assert_numastat(nv, 0, (struct want_stat){ .hit = 3, .il_hit = 3, .local = 3 });
-	assert_numastat(nv, 2, (struct want_stat){ .hit = AT_LOW, .foreign = 3, .local = AT_LOW });
-	assert_numastat(nv, 3, (struct want_stat){ .miss = 3, .other = 3 });
+	assert_numastat(nv, 0, STAT(.hit = 3, .il_hit = 3, .local = 3));
+	assert_numastat(nv, 2,
+			STAT(.hit = AT_LOW, .foreign = 3, .local = AT_LOW));
+	assert_numastat(nv, 3, STAT(.miss = 3, .other = 3));
 	/* with THISNODE the full node fails instead */
 	ck_assert_int_eq(alloc_node(nv, 0, 0, 0, NUMA_GFP_THISNODE), 0);
 	ck_assert_int_eq(alloc_node(nv, 0, 0, 0, NUMA_GFP_THISNODE), 2);
@@ -737,8 +763,50 @@ START_TEST(test_free)
 	ck_assert_int_eq(numa_alloc(nv, -2, 0, 0, 0, &pg), -EINVAL);
 	ck_assert_int_eq(numa_alloc(nv, 0, 0, MAX_ORDER, 0, &pg), -EINVAL);
 	ck_assert_int_eq(numa_get_vcpu_stats(nv, 2, &vs), -EINVAL);
-	ck_assert_int_eq(numa_get_numastat(nv, 2, &(struct numastat){ 0 }), -EINVAL);
+	ck_assert_int_eq(numa_get_numastat(nv, 2, &(struct numastat){ 0 }),
+			 -EINVAL);
 	numa_vm_destroy(nv);
+}
+END_TEST
+
+START_TEST(test_pool_base)
+{
+	struct numa_topology t;
+	void *pool[NUMA_MAX_NODES] = { 0 };
+	struct numa_vm *nv;
+	struct numa_page pg;
+	char err[128];
+	unsigned int n;
+	int i;
+
+	mk_topo(&t, 2, 2);
+	for (n = 0; n < 2; n++) {
+		pool[n] = aligned_alloc(PAGE_SIZE, POOL_PAGES * PAGE_SIZE);
+		ck_assert_ptr_nonnull(pool[n]);
+	}
+	nv = numa_vm_create(&t, pool, ERR);
+	ck_assert_ptr_nonnull(nv);
+	ck_assert_uint_eq(numa_nr_nodes(nv), 2);
+	ck_assert_uint_eq(numa_nr_vcpus(nv), 2);
+	ck_assert_int_eq(numa_get_topology(nv)->node_mem[1],
+			 POOL_PAGES * PAGE_SIZE);
+	ck_assert_int_eq(numa_vcpu_node(nv, 1), 1);
+	ck_assert_int_eq(numa_vcpu_node(nv, 2), -EINVAL);
+	ck_assert_ptr_null(numa_node_buddy(nv, 2));
+	for (i = 0; i < 4; i++) {
+		char *addr;
+
+		ck_assert_int_eq(numa_alloc(nv, i & 1, 0, 0, 0, &pg), 0);
+		ck_assert_uint_eq(pg.node, (unsigned int)(i & 1));
+		ck_assert_uint_lt(pg.pfn, POOL_PAGES);
+		addr = buddy_pfn_to_addr(numa_node_buddy(nv, pg.node), pg.pfn);
+		ck_assert_ptr_eq(addr,
+				 (char *)pool[pg.node] + pg.pfn * PAGE_SIZE);
+		memset(addr, 0xa5, PAGE_SIZE);
+	}
+	numa_vm_destroy(nv);
+	for (n = 0; n < 2; n++)
+		free(pool[n]);
 }
 END_TEST
 
@@ -753,15 +821,15 @@ static unsigned int ranges(struct numa_vm *nv, struct range_policy *r)
 static void assert_range(const struct range_policy *r, uint64_t start_pg,
 			 uint64_t end_pg, uint64_t pgoff, enum mpol_mode mode)
 {
-	ck_assert_msg(r->start == start_pg * PAGE_SIZE &&
-			      r->end == end_pg * PAGE_SIZE &&
-			      r->pgoff == pgoff && r->pol.mode == mode,
-		      "range [%lu, %lu) pgoff %lu mode %d, want [%lu, %lu) %lu %d",
-		      (unsigned long)(r->start / PAGE_SIZE),
-		      (unsigned long)(r->end / PAGE_SIZE),
-		      (unsigned long)r->pgoff, r->pol.mode,
-		      (unsigned long)start_pg, (unsigned long)end_pg,
-		      (unsigned long)pgoff, mode);
+	ck_assert_msg(
+		r->start == start_pg * PAGE_SIZE &&
+			r->end == end_pg * PAGE_SIZE && r->pgoff == pgoff &&
+			r->pol.mode == mode,
+		"range [%lu, %lu) pgoff %lu mode %d, want [%lu, %lu) %lu %d",
+		(unsigned long)(r->start / PAGE_SIZE),
+		(unsigned long)(r->end / PAGE_SIZE), (unsigned long)r->pgoff,
+		r->pol.mode, (unsigned long)start_pg, (unsigned long)end_pg,
+		(unsigned long)pgoff, mode);
 }
 
 START_TEST(test_range_split_merge)
@@ -787,7 +855,7 @@ START_TEST(test_range_split_merge)
 	set_range(nv, 0, 16 * PAGE_SIZE, MPOL_INTERLEAVE, both);
 	ck_assert_uint_eq(ranges(nv, r), 1);
 	assert_range(&r[0], 0, 16, 0, MPOL_INTERLEAVE);
-	/* extending with an equal bind range merges; a different one does not */
+	/* an equal bind range next to one merges, a different one does not */
 	set_range(nv, 32 * PAGE_SIZE, 8 * PAGE_SIZE, MPOL_BIND, NODES(0));
 	set_range(nv, 40 * PAGE_SIZE, 8 * PAGE_SIZE, MPOL_BIND, NODES(0));
 	set_range(nv, 48 * PAGE_SIZE, 8 * PAGE_SIZE, MPOL_BIND, NODES(1));
@@ -846,25 +914,153 @@ START_TEST(test_range_override)
 }
 END_TEST
 
+/*
+ * Random range operations against a page-granular model: every page's
+ * policy and interleave index must match, and no two neighbours in the
+ * array may be mergeable (the array is always fully merged).
+ */
+#define MODEL_PAGES 96
+
+struct model_page {
+	int pol; /* index into pols[], -1: none */
+	uint64_t ilx; /* interleave index of the page (order 0) */
+};
+
+START_TEST(test_range_model)
+{
+	static const struct mpol_spec specs[] = {
+		{ .mode = MPOL_DEFAULT },
+		{ .mode = MPOL_BIND, .nodes = 1 },
+		{ .mode = MPOL_BIND, .nodes = 2 },
+		{ .mode = MPOL_INTERLEAVE, .nodes = 3 },
+		{ .mode = MPOL_WEIGHTED_INTERLEAVE,
+		  .nodes = 3,
+		  .weights = { 2, 1 } },
+		{ .mode = MPOL_PREFERRED, .nodes = 2 },
+	};
+	struct mempolicy pols[ARRAY_SIZE(specs)], got;
+	static struct range_policy list[NUMA_MAX_RANGES];
+	struct model_page model[MODEL_PAGES];
+	struct range_tree *rt = malloc(sizeof(*rt));
+	uint64_t x = 0x9e3779b97f4a7c15ULL, ilx;
+	unsigned int i, p, k, nr, step;
+	char err[128];
+
+	ck_assert_ptr_nonnull(rt);
+	range_init(rt);
+	for (i = 0; i < ARRAY_SIZE(specs); i++)
+		ck_assert_int_eq(mpol_create(&pols[i], &specs[i], 3, 2, err,
+					     sizeof(err)),
+				 0);
+	for (p = 0; p < MODEL_PAGES; p++)
+		model[p].pol = -1;
+
+	for (step = 0; step < 1500; step++) {
+		unsigned int a, b, pi;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		a = x % MODEL_PAGES;
+		b = a + 1 + (x >> 20) % 24;
+		if (b > MODEL_PAGES)
+			b = MODEL_PAGES;
+		pi = (x >> 40) % ARRAY_SIZE(specs);
+		ck_assert_int_eq(range_set(rt, (gpa_t)a * PAGE_SIZE,
+					   (gpa_t)b * PAGE_SIZE, &pols[pi]),
+				 0);
+		for (p = a; p < b; p++) {
+			if (pi == 0) {
+				model[p].pol = -1;
+			} else if (model[p].pol < 0 ||
+				   !mpol_equal(&pols[model[p].pol],
+					       &pols[pi])) {
+				model[p].pol = (int)pi;
+				model[p].ilx = p - a;
+			}
+		}
+		/* every page as the model says */
+		for (p = 0; p < MODEL_PAGES; p++) {
+			bool found = range_lookup(rt, (gpa_t)p * PAGE_SIZE, 0,
+						  &got, &ilx);
+
+			ck_assert_msg(found == (model[p].pol >= 0),
+				      "step %u page %u: found %d", step, p,
+				      found);
+			if (!found)
+				continue;
+			ck_assert(mpol_equal(&got, &pols[model[p].pol]));
+			if (mpol_is_interleave(&got))
+				ck_assert_msg(
+					ilx == model[p].ilx,
+					"step %u page %u: ilx %lu want %lu",
+					step, p, (unsigned long)ilx,
+					(unsigned long)model[p].ilx);
+		}
+		/* sorted, disjoint, fully merged */
+		nr = range_list(rt, list, NUMA_MAX_RANGES);
+		for (k = 0; k < nr; k++) {
+			ck_assert(list[k].start < list[k].end);
+			if (!k)
+				continue;
+			ck_assert(list[k - 1].end <= list[k].start);
+			ck_assert_msg(
+				!(list[k - 1].end == list[k].start &&
+				  mpol_equal(&list[k - 1].pol, &list[k].pol) &&
+				  (!mpol_is_interleave(&list[k].pol) ||
+				   list[k - 1].pgoff + (list[k - 1].end -
+							list[k - 1].start) /
+							       PAGE_SIZE ==
+					   list[k].pgoff)),
+				"step %u: ranges %u and %u not merged", step,
+				k - 1, k);
+		}
+	}
+	/* order > 0: the index counts granules, offsets shift by the order */
+	ck_assert_int_eq(range_set(rt, 0, MODEL_PAGES * PAGE_SIZE, &pols[0]),
+			 0);
+	ck_assert_int_eq(range_set(rt, 8 * PAGE_SIZE, 40 * PAGE_SIZE, &pols[3]),
+			 0);
+	ck_assert_int_eq(
+		range_set(rt, 16 * PAGE_SIZE, 20 * PAGE_SIZE, &pols[1]), 0);
+	ck_assert(range_lookup(rt, 8 * PAGE_SIZE, 2, &got, &ilx));
+	ck_assert_uint_eq(ilx, 0);
+	ck_assert(range_lookup(rt, 20 * PAGE_SIZE, 2, &got, &ilx));
+	ck_assert_uint_eq(ilx, 3); /* pgoff 12 >> 2 */
+	ck_assert(range_lookup(rt, 36 * PAGE_SIZE, 2, &got, &ilx));
+	ck_assert_uint_eq(ilx, 7); /* 3 + (16 pages >> 2) */
+	ck_assert(!range_lookup(rt, 40 * PAGE_SIZE, 0, &got, &ilx));
+	ck_assert_int_eq(range_set(rt, PAGE_SIZE, PAGE_SIZE, &pols[1]),
+			 -EINVAL);
+	ck_assert_int_eq(range_set(rt, 1, PAGE_SIZE, &pols[1]), -EINVAL);
+	range_destroy(rt);
+	free(rt);
+}
+END_TEST
+
 /* ---------------------------------------------------------------------- */
 /* Bad input: every error, state unchanged */
 
 static void expect_pol_err(struct numa_vm *nv, struct mpol_spec s,
 			   const char *what)
 {
-	static struct range_policy before[NUMA_MAX_RANGES], after[NUMA_MAX_RANGES];
+	static struct range_policy before[NUMA_MAX_RANGES],
+		after[NUMA_MAX_RANGES];
 	struct mpol_spec p0, p1;
 	unsigned int nb, na;
 	char err[256] = "";
 
 	ck_assert_int_eq(numa_get_vcpu_policy(nv, 0, &p0), 0);
 	nb = ranges(nv, before);
-	ck_assert_int_eq(numa_set_vcpu_policy(nv, 0, &s, err, sizeof(err)), -EINVAL);
-	ck_assert_msg(strstr(err, what), "vcpu: \"%s\" lacks \"%s\"", err, what);
+	ck_assert_int_eq(numa_set_vcpu_policy(nv, 0, &s, ERR), -EINVAL);
+	ck_assert_msg(strstr(err, what), "vcpu: \"%s\" lacks \"%s\"", err,
+		      what);
 	err[0] = 0;
-	ck_assert_int_eq(numa_set_range_policy(nv, 0, PAGE_SIZE, &s, err,
-					       sizeof(err)), -EINVAL);
-	ck_assert_msg(strstr(err, what), "range: \"%s\" lacks \"%s\"", err, what);
+	ck_assert_int_eq(
+		numa_set_range_policy(nv, 0, PAGE_SIZE, &s, err, sizeof(err)),
+		-EINVAL);
+	ck_assert_msg(strstr(err, what), "range: \"%s\" lacks \"%s\"", err,
+		      what);
 	ck_assert_int_eq(numa_get_vcpu_policy(nv, 0, &p1), 0);
 	ck_assert_int_eq(memcmp(&p0, &p1, sizeof(p0)), 0);
 	na = ranges(nv, after);
@@ -881,67 +1077,79 @@ START_TEST(test_bad_policies)
 	char err[256];
 
 	mk_topo(&t, 3, 2);
-	t.node_mem[2] = 0;		/* memoryless */
+	t.node_mem[2] = 0; /* memoryless */
 	nv = mk_vm(&t);
 	set_vcpu(nv, 0, MPOL_INTERLEAVE, 0, NODES(0, 1));
 	set_range(nv, 0x100000, 0x4000, MPOL_BIND, NODES(1));
 	ck_assert_int_eq(alloc_node(nv, 0, 0, 0, 0), 0);
 
-	expect_pol_err(nv, (struct mpol_spec){ .mode = MPOL_MAX }, "unknown policy mode 7");
-	expect_pol_err(nv, (struct mpol_spec){ .mode = 99 }, "unknown policy mode 99");
-	expect_pol_err(nv, (struct mpol_spec){ .mode = MPOL_BIND, .flags = 1, .nodes = 1 },
+	expect_pol_err(nv, SPEC(.mode = MPOL_MAX), "unknown policy mode 7");
+	expect_pol_err(nv, SPEC(.mode = 99), "unknown policy mode 99");
+	expect_pol_err(nv, SPEC(.mode = MPOL_BIND, .flags = 1, .nodes = 1),
 		       "unknown mode flags 0x1");
-	expect_pol_err(nv, (struct mpol_spec){ .mode = MPOL_BIND, .flags = MPOL_MODE_FLAGS, .nodes = 1 },
-		       "mutually exclusive");
-	expect_pol_err(nv, (struct mpol_spec){ .mode = MPOL_DEFAULT, .nodes = 1 },
+	expect_pol_err(
+		nv,
+		SPEC(.mode = MPOL_BIND, .flags = MPOL_MODE_FLAGS, .nodes = 1),
+		"mutually exclusive");
+	expect_pol_err(nv, SPEC(.mode = MPOL_DEFAULT, .nodes = 1),
 		       "default takes no node set");
-	expect_pol_err(nv, (struct mpol_spec){ .mode = MPOL_DEFAULT, .flags = MPOL_F_STATIC_NODES },
+	expect_pol_err(nv,
+		       SPEC(.mode = MPOL_DEFAULT, .flags = MPOL_F_STATIC_NODES),
 		       "default takes no static-nodes");
-	expect_pol_err(nv, (struct mpol_spec){ .mode = MPOL_LOCAL, .nodes = 2 },
+	expect_pol_err(nv, SPEC(.mode = MPOL_LOCAL, .nodes = 2),
 		       "local takes no node set");
-	expect_pol_err(nv, (struct mpol_spec){ .mode = MPOL_LOCAL, .flags = MPOL_F_RELATIVE_NODES },
+	expect_pol_err(nv,
+		       SPEC(.mode = MPOL_LOCAL, .flags = MPOL_F_RELATIVE_NODES),
 		       "local takes no static-nodes");
-	expect_pol_err(nv, (struct mpol_spec){ .mode = MPOL_PREFERRED, .flags = MPOL_F_STATIC_NODES },
-		       "preferred with static-nodes/relative-nodes needs a node");
-	expect_pol_err(nv, (struct mpol_spec){ .mode = MPOL_BIND }, "bind needs a non-empty node set");
-	expect_pol_err(nv, (struct mpol_spec){ .mode = MPOL_INTERLEAVE },
+	expect_pol_err(
+		nv, SPEC(.mode = MPOL_PREFERRED, .flags = MPOL_F_STATIC_NODES),
+		"preferred with static-nodes/relative-nodes needs a node");
+	expect_pol_err(nv, SPEC(.mode = MPOL_BIND),
+		       "bind needs a non-empty node set");
+	expect_pol_err(nv, SPEC(.mode = MPOL_INTERLEAVE),
 		       "interleave needs a non-empty node set");
-	expect_pol_err(nv, (struct mpol_spec){ .mode = MPOL_PREFERRED_MANY },
+	expect_pol_err(nv, SPEC(.mode = MPOL_PREFERRED_MANY),
 		       "preferred-many needs a non-empty node set");
-	expect_pol_err(nv, (struct mpol_spec){ .mode = MPOL_WEIGHTED_INTERLEAVE },
+	expect_pol_err(nv, SPEC(.mode = MPOL_WEIGHTED_INTERLEAVE),
 		       "weighted-interleave needs a non-empty node set");
-	expect_pol_err(nv, (struct mpol_spec){ .mode = MPOL_BIND, .nodes = NODES(3) },
+	expect_pol_err(nv, SPEC(.mode = MPOL_BIND, .nodes = NODES(3)),
 		       "node 3 does not exist (the VM has 3 nodes)");
-	expect_pol_err(nv, (struct mpol_spec){ .mode = MPOL_BIND, .nodes = 1U << 20 },
+	expect_pol_err(nv, SPEC(.mode = MPOL_BIND, .nodes = 1U << 20),
 		       "node 20 is beyond the maximum node 15");
-	expect_pol_err(nv, (struct mpol_spec){ .mode = MPOL_BIND, .flags = MPOL_F_RELATIVE_NODES,
-					       .nodes = 1U << 16 },
+	expect_pol_err(nv,
+		       SPEC(.mode = MPOL_BIND, .flags = MPOL_F_RELATIVE_NODES,
+			    .nodes = 1U << 16),
 		       "node 16 is beyond");
-	expect_pol_err(nv, (struct mpol_spec){ .mode = MPOL_BIND, .nodes = NODES(2) },
+	expect_pol_err(nv, SPEC(.mode = MPOL_BIND, .nodes = NODES(2)),
 		       "none of the nodes 0x4 has memory");
-	expect_pol_err(nv, (struct mpol_spec){ .mode = MPOL_PREFERRED, .flags = MPOL_F_STATIC_NODES,
-					       .nodes = NODES(2) },
+	expect_pol_err(nv,
+		       SPEC(.mode = MPOL_PREFERRED,
+			    .flags = MPOL_F_STATIC_NODES, .nodes = NODES(2)),
 		       "has memory");
-	expect_pol_err(nv, (struct mpol_spec){ .mode = MPOL_INTERLEAVE, .nodes = 3,
-					       .weights = { [0] = 2 } },
+	expect_pol_err(nv,
+		       SPEC(.mode = MPOL_INTERLEAVE, .nodes = 3,
+			    .weights = { [0] = 2 }),
 		       "interleave takes no weights");
-	expect_pol_err(nv, (struct mpol_spec){ .mode = MPOL_DEFAULT, .weights = { [1] = 1 } },
+	expect_pol_err(nv, SPEC(.mode = MPOL_DEFAULT, .weights = { [1] = 1 }),
 		       "takes no weights");
-	expect_pol_err(nv, (struct mpol_spec){ .mode = MPOL_WEIGHTED_INTERLEAVE, .nodes = 1,
-					       .weights = { [1] = 2 } },
+	expect_pol_err(nv,
+		       SPEC(.mode = MPOL_WEIGHTED_INTERLEAVE, .nodes = 1,
+			    .weights = { [1] = 2 }),
 		       "weight given for node 1");
 
 	/* range errors */
 	s = (struct mpol_spec){ .mode = MPOL_BIND, .nodes = 1 };
-	ck_assert_int_eq(numa_set_range_policy(nv, 0x100, PAGE_SIZE, &s, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(numa_set_range_policy(nv, 0x100, PAGE_SIZE, &s, ERR),
+			 -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "not page aligned"));
-	ck_assert_int_eq(numa_set_range_policy(nv, 0, 0x800, &s, err, sizeof(err)), -EINVAL);
-	ck_assert_int_eq(numa_set_range_policy(nv, 0, 0, &s, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(numa_set_range_policy(nv, 0, 0x800, &s, ERR), -EINVAL);
+	ck_assert_int_eq(numa_set_range_policy(nv, 0, 0, &s, ERR), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "empty"));
-	ck_assert_int_eq(numa_set_range_policy(nv, -PAGE_SIZE, 2 * PAGE_SIZE, &s, err,
-					       sizeof(err)), -EINVAL);
+	ck_assert_int_eq(numa_set_range_policy(nv, -PAGE_SIZE, 2 * PAGE_SIZE,
+					       &s, err, sizeof(err)),
+			 -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "wraps"));
-	ck_assert_int_eq(numa_set_vcpu_policy(nv, 2, &s, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(numa_set_vcpu_policy(nv, 2, &s, ERR), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "vCPU 2 does not exist"));
 	ck_assert_int_eq(numa_get_vcpu_policy(nv, 5, &s), -EINVAL);
 
@@ -956,21 +1164,25 @@ END_TEST
 START_TEST(test_range_limit)
 {
 	struct numa_vm *nv = mk_vm_n(2, 1);
-	static struct range_policy before[NUMA_MAX_RANGES], after[NUMA_MAX_RANGES];
+	static struct range_policy before[NUMA_MAX_RANGES],
+		after[NUMA_MAX_RANGES];
 	struct mpol_spec s = { .mode = MPOL_BIND, .nodes = 1 };
 	char err[256];
 	unsigned int i;
 
 	for (i = 0; i < NUMA_MAX_RANGES; i++)
-		set_range(nv, 2 * i * PAGE_SIZE, PAGE_SIZE, MPOL_BIND, NODES(i & 1));
+		set_range(nv, 2 * i * PAGE_SIZE, PAGE_SIZE, MPOL_BIND,
+			  NODES(i & 1));
 	ck_assert_uint_eq(ranges(nv, before), NUMA_MAX_RANGES);
 	ck_assert_int_eq(numa_set_range_policy(nv, 2 * i * PAGE_SIZE, PAGE_SIZE,
-					       &s, err, sizeof(err)), -ENOSPC);
+					       &s, ERR),
+			 -ENOSPC);
 	ck_assert_ptr_nonnull(strstr(err, "more than 256"));
 	/* splitting one would also exceed the limit */
 	s.nodes = 2;
-	ck_assert_int_eq(numa_set_range_policy(nv, 0, PAGE_SIZE, &s, err,
-					       sizeof(err)), 0);
+	ck_assert_int_eq(
+		numa_set_range_policy(nv, 0, PAGE_SIZE, &s, err, sizeof(err)),
+		0);
 	ck_assert_uint_eq(ranges(nv, after), NUMA_MAX_RANGES);
 	ck_assert_int_eq(after[0].pol.nodes, 2);
 	/* filling a hole with an equal neighbour's policy merges */
@@ -997,7 +1209,8 @@ START_TEST(test_mode_names)
 	}
 	ck_assert_ptr_null(mpol_mode_name(MPOL_MAX));
 	ck_assert_int_eq(mpol_mode_from_name("nope", &m), -EINVAL);
-	ck_assert_str_eq(mpol_mode_name(MPOL_WEIGHTED_INTERLEAVE), "weighted-interleave");
+	ck_assert_str_eq(mpol_mode_name(MPOL_WEIGHTED_INTERLEAVE),
+			 "weighted-interleave");
 }
 END_TEST
 
@@ -1017,7 +1230,8 @@ static void *fault_thread(void *p)
 	int i;
 
 	for (i = 0; i < a->iterations; i++) {
-		if (numa_alloc(a->nv, 0, (gpa_t)(i % 64) * PAGE_SIZE, 0, 0, &pg)) {
+		if (numa_alloc(a->nv, 0, (gpa_t)(i % 64) * PAGE_SIZE, 0, 0,
+			       &pg)) {
 			a->bad++;
 			continue;
 		}
@@ -1048,13 +1262,16 @@ START_TEST(test_concurrent_policy_change)
 		ck_assert_int_eq(numa_get_vcpu_stats(nv, 0, &vs), 0);
 		ck_assert_int_eq(numa_get_numastat(nv, 0, &st[0]), 0);
 		ck_assert_int_eq(numa_get_numastat(nv, 1, &st[1]), 0);
-		ck_assert_uint_eq(vs.faults, vs.alloc[0] + vs.alloc[1] + vs.alloc_fail);
+		ck_assert_uint_eq(vs.faults,
+				  vs.alloc[0] + vs.alloc[1] + vs.alloc_fail);
 		ck_assert_uint_eq(vs.node[0].numa_hit + vs.node[0].numa_miss +
-					  vs.node[1].numa_hit + vs.node[1].numa_miss,
+					  vs.node[1].numa_hit +
+					  vs.node[1].numa_miss,
 				  vs.alloc[0] + vs.alloc[1]);
 		ck_assert_uint_eq(vs.node[0].local_node + vs.node[1].other_node,
 				  vs.alloc[0] + vs.alloc[1]);
-		hit = st[0].numa_hit + st[0].numa_miss + st[1].numa_hit + st[1].numa_miss;
+		hit = st[0].numa_hit + st[0].numa_miss + st[1].numa_hit +
+		      st[1].numa_miss;
 		local = st[0].local_node + st[0].other_node + st[1].local_node +
 			st[1].other_node;
 		ck_assert_uint_eq(hit, local);
@@ -1100,12 +1317,14 @@ static Suite *numa_suite(void)
 	tcase_add_test(tc, test_exhaust_preferred_many);
 	tcase_add_test(tc, test_exhaust_interleave);
 	tcase_add_test(tc, test_free);
+	tcase_add_test(tc, test_pool_base);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("ranges");
 	tcase_add_test(tc, test_range_split_merge);
 	tcase_add_test(tc, test_range_override);
 	tcase_add_test(tc, test_range_limit);
+	tcase_add_test(tc, test_range_model);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");

@@ -232,7 +232,7 @@ int vm_kvm_setup(struct vm *vm)
 	if (ret)
 		return ret;
 	if (ioctl(vm->fd, KVM_CREATE_PIT2, &pit) < 0)
-		pr_info("KVM_CREATE_PIT2: %s (running without a PIT)",
+		pr_warning("KVM_CREATE_PIT2: %s (running without a PIT)",
 			strerror(errno));
 
 	/* 4. guest RAM as memslots */
@@ -350,6 +350,21 @@ int vm_run(struct vm *vm)
 		vm->vcpus[i].thread_started = false;
 	}
 	uart_flush(&vm->uart);
+
+	/* the counters, now that nobody writes them (shown with -v) */
+	for (i = 0; i < vm->nr_vcpus; i++) {
+		const struct vcpu_stats *st = &vm->vcpus[i].stats;
+
+		pr_info("vcpu %u: %llu exits: %llu port I/O, %llu MMIO, %llu interrupted",
+			i, (unsigned long long)st->exits,
+			(unsigned long long)st->io_exits,
+			(unsigned long long)st->mmio_exits,
+			(unsigned long long)st->intr_exits);
+	}
+	pr_info("hypercalls: %lu failed, %lu unknown, %lu dropped blocks; %lu unknown port accesses",
+		atomic_load(&vm->hc.errors), atomic_load(&vm->hc.unknown),
+		atomic_load(&vm->hc.bad_blocks),
+		atomic_load(&vm->io.unknown_accesses));
 	return vm->exit_status;
 }
 

@@ -564,6 +564,102 @@ START_TEST(test_mode_flags)
 }
 END_TEST
 
+/*
+ * Every mode on a 2- and a 4-node VM (equal distances), as a vCPU policy and
+ * as a range policy: vCPU 1 (home node 1) faults 8 consecutive pages.
+ * Zonelists: 2 nodes 0:[0 1] 1:[1 0]; 4 nodes 1:[1 2 3 0].
+ */
+static const struct mode_row {
+	unsigned int nr_nodes;
+	struct mpol_spec spec;
+	int want[8];
+} mode_rows[] = {
+	{ 2, { .mode = MPOL_DEFAULT }, { 1, 1, 1, 1, 1, 1, 1, 1 } },
+	{ 2, { .mode = MPOL_LOCAL }, { 1, 1, 1, 1, 1, 1, 1, 1 } },
+	{ 2,
+	  { .mode = MPOL_PREFERRED, .nodes = 1 },
+	  { 0, 0, 0, 0, 0, 0, 0, 0 } },
+	{ 2,
+	  { .mode = MPOL_PREFERRED_MANY, .nodes = 1 },
+	  { 0, 0, 0, 0, 0, 0, 0, 0 } },
+	{ 2, { .mode = MPOL_BIND, .nodes = 3 }, { 1, 1, 1, 1, 1, 1, 1, 1 } },
+	{ 2,
+	  { .mode = MPOL_INTERLEAVE, .nodes = 3 },
+	  { 0, 1, 0, 1, 0, 1, 0, 1 } },
+	{ 2,
+	  { .mode = MPOL_WEIGHTED_INTERLEAVE, .nodes = 3, .weights = { 1, 3 } },
+	  { 0, 1, 1, 1, 0, 1, 1, 1 } },
+	{ 4, { .mode = MPOL_DEFAULT }, { 1, 1, 1, 1, 1, 1, 1, 1 } },
+	{ 4, { .mode = MPOL_LOCAL }, { 1, 1, 1, 1, 1, 1, 1, 1 } },
+	{ 4,
+	  { .mode = MPOL_PREFERRED, .nodes = 8 },
+	  { 3, 3, 3, 3, 3, 3, 3, 3 } },
+	{ 4,
+	  { .mode = MPOL_PREFERRED_MANY, .nodes = 9 },
+	  { 3, 3, 3, 3, 3, 3, 3, 3 } },
+	{ 4, { .mode = MPOL_BIND, .nodes = 5 }, { 2, 2, 2, 2, 2, 2, 2, 2 } },
+	{ 4,
+	  { .mode = MPOL_INTERLEAVE, .nodes = 13 },
+	  { 0, 2, 3, 0, 2, 3, 0, 2 } },
+	{ 4,
+	  { .mode = MPOL_WEIGHTED_INTERLEAVE,
+	    .nodes = 13,
+	    .weights = { [0] = 2, [2] = 1, [3] = 1 } },
+	  { 0, 0, 2, 3, 0, 0, 2, 3 } },
+};
+
+START_TEST(test_mode_table)
+{
+	const struct mode_row *row = &mode_rows[_i / 2];
+	bool range = _i & 1;
+	struct numa_vm *nv = mk_vm_n(row->nr_nodes, row->nr_nodes);
+	struct numa_vcpu_stats vs;
+	const gpa_t base = 0x400000;
+	char err[256] = "";
+	int got[8];
+
+	if (range)
+		ck_assert_msg(numa_set_range_policy(nv, base, 8 * PAGE_SIZE,
+						    &row->spec, ERR) == 0,
+			      "%s", err);
+	else
+		ck_assert_msg(numa_set_vcpu_policy(nv, 1, &row->spec, ERR) == 0,
+			      "%s", err);
+	alloc_seq(nv, 1, base, PAGE_SIZE, 0, 8, got);
+	ck_assert_msg(memcmp(got, row->want, sizeof(got)) == 0,
+		      "%s %s on %u nodes: %d %d %d %d %d %d %d %d",
+		      range ? "range" : "vcpu", mpol_mode_name(row->spec.mode),
+		      row->nr_nodes, got[0], got[1], got[2], got[3], got[4],
+		      got[5], got[6], got[7]);
+	ck_assert_int_eq(numa_get_vcpu_stats(nv, 1, &vs), 0);
+	ck_assert_uint_eq(vs.faults, 8);
+	for (int i = 0; i < 8; i++) {
+		unsigned int n = (unsigned int)row->want[i];
+		bool il = row->spec.mode == MPOL_INTERLEAVE ||
+			  row->spec.mode == MPOL_WEIGHTED_INTERLEAVE;
+
+		/* undo the counts as we go: all must end at zero */
+		vs.alloc[n]--;
+		vs.node[n].numa_hit--;
+		if (il)
+			vs.node[n].interleave_hit--;
+		if (n == 1)
+			vs.node[n].local_node--;
+		else
+			vs.node[n].other_node--;
+	}
+	for (unsigned int n = 0; n < row->nr_nodes; n++)
+		ck_assert_msg(!vs.alloc[n] && !vs.node[n].numa_hit &&
+				      !vs.node[n].numa_miss &&
+				      !vs.node[n].numa_foreign &&
+				      !vs.node[n].interleave_hit &&
+				      !vs.node[n].local_node &&
+				      !vs.node[n].other_node,
+			      "node %u counters off", n);
+	numa_vm_destroy(nv);
+}
+END_TEST
+
 /* ---------------------------------------------------------------------- */
 /* Exhaustion */
 
@@ -1308,6 +1404,7 @@ static Suite *numa_suite(void)
 	tcase_add_test(tc, test_mode_weighted_interleave);
 	tcase_add_test(tc, test_mode_flags);
 	tcase_add_test(tc, test_mode_names);
+	tcase_add_loop_test(tc, test_mode_table, 0, 2 * ARRAY_SIZE(mode_rows));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("exhaustion");

@@ -86,6 +86,7 @@ struct fault_ctx {
 	struct uffd uffd;
 	uint64_t *rec;
 	size_t nr_rec;
+	void *zero;			/* MOVE: gsize bytes of zeros (read-only) */
 
 	pid_t tid[FAULT_MAX_VCPUS];	/* 0 = unregistered */
 	struct fault_vcpu vcpu[FAULT_MAX_VCPUS + 1];	/* last: FAULT_HOST */
@@ -173,8 +174,57 @@ static void fault_report(struct fault_ctx *ctx, int vcpu, gpa_t gpa, int err,
 		.fatal = fatal,
 	};
 
-	if (ctx->opts.on_oom)
+	if (ctx->opts.on_oom) {
 		ctx->opts.on_oom(ctx->opts.cb_arg, &ev);
+		return;
+	}
+	/* Nobody listens: never park a thread silently (not the hot path) */
+	fprintf(stderr, "numavm: %s %d: %s at guest address 0x%llx (order %u): %s\n",
+		vcpu == FAULT_HOST ? "host context" : "vCPU", vcpu,
+		fatal ? "cannot place a frame" : "out of memory",
+		(unsigned long long)gpa, ctx->order, strerror(-err));
+}
+
+/*
+ * MOVE: fill empty pool slots [src, src + len) with fresh zeroed pages
+ * (allocated under the pool's mbind policy).  A slot is empty when its page
+ * is placed in the guest or the pool is lazy.  -EEXIST parts are present.
+ */
+static int fault_fill_slot(struct fault_ctx *ctx, char *src, size_t len)
+{
+	size_t off;
+	int ret;
+
+	for (off = 0; off < len; off += ctx->gsize) {
+		ret = uffd_copy(&ctx->uffd, src + off, ctx->zero,
+				min_t(size_t, ctx->gsize, len - off), true);
+		if (ret && ret != -EEXIST)
+			return ret;
+	}
+	return 0;
+}
+
+/* MOVE the pages of frames [pfn, pfn + nr) of @node to guest offset @gpa. */
+static int fault_move(struct fault_ctx *ctx, gpa_t gpa, unsigned int node,
+		      pfn_t pfn, unsigned long nr)
+{
+	char *src = pool_frame_addr(&ctx->pools[node], pfn);
+	size_t len = nr << PAGE_SHIFT;
+	int ret, tries;
+
+	for (tries = 0; tries < 8; tries++) {
+		ret = uffd_move(&ctx->uffd, ctx->base + gpa, src, len, false);
+		if (ret == -ENOENT) {
+			/* a hole in a lazy pool: populate it, then move */
+			ret = fault_fill_slot(ctx, src, len);
+			if (ret)
+				return ret;
+			continue;
+		}
+		if (ret != -EAGAIN)
+			return ret;
+	}
+	return ret;
 }
 
 /* Map frames [pfn, pfn + nr) of @node at guest offset @gpa. */
@@ -184,6 +234,9 @@ static int fault_map(struct fault_ctx *ctx, gpa_t gpa, unsigned int node,
 	size_t len = nr << PAGE_SHIFT;
 	void *dst = ctx->base + gpa;
 	int ret;
+
+	if (ctx->opts.mech == FAULT_MECH_MOVE)
+		return fault_move(ctx, gpa, node, pfn, nr);
 
 	if (!ctx->opts.thp)
 		return uffd_map_fd(dst, len, ctx->pools[node].fd,
@@ -343,6 +396,28 @@ static int fault_serve(struct fault_ctx *ctx, int vcpu, gpa_t gpa)
 	return 0;
 }
 
+/* MOVE mode: someone touched an empty pool slot: give it a zeroed page */
+static void fault_pool_msg(struct fault_ctx *ctx, const struct uffd_msg *msg)
+{
+	uintptr_t addr = (uintptr_t)msg->arg.pagefault.address & PAGE_MASK;
+	unsigned int n;
+	int ret;
+
+	for (n = 0; n < ctx->nr_nodes; n++) {
+		struct pool *p = &ctx->pools[n];
+
+		if (addr - (uintptr_t)p->base >= p->size)
+			continue;
+		ret = uffd_copy(&ctx->uffd, (void *)addr, ctx->zero, PAGE_SIZE,
+				true);
+		if (ret && ret != -EEXIST)
+			fault_report(ctx, FAULT_HOST, 0, ret, true);
+		else if (ret)
+			uffd_wake(&ctx->uffd, (void *)addr, PAGE_SIZE);
+		return;
+	}
+}
+
 static void fault_handle_msg(struct fault_ctx *ctx, const struct uffd_msg *msg)
 {
 	uint64_t t0, dt;
@@ -352,15 +427,21 @@ static void fault_handle_msg(struct fault_ctx *ctx, const struct uffd_msg *msg)
 
 	if (msg->event != UFFD_EVENT_PAGEFAULT)
 		return;
+	if (unlikely((uintptr_t)msg->arg.pagefault.address - (uintptr_t)ctx->base >=
+		     ctx->size)) {
+		fault_pool_msg(ctx, msg);
+		return;
+	}
 	t0 = now_ns();
 	vcpu = fault_tid_vcpu(ctx, (pid_t)msg->arg.pagefault.feat.ptid);
 	gpa = ((uintptr_t)msg->arg.pagefault.address - (uintptr_t)ctx->base) &
 	      ~((gpa_t)ctx->gsize - 1);
+	fv = fault_vcpu(ctx, vcpu);
+	/* Counted before the wake: a woken vCPU sees its fault counted */
+	stat_add(&fv->st.faults, 1);
 	fault_serve(ctx, vcpu, gpa);
 	dt = now_ns() - t0;
 
-	fv = fault_vcpu(ctx, vcpu);
-	stat_add(&fv->st.faults, 1);
 	stat_add(&fv->st.hist[hist_bucket(dt)], 1);
 	if (dt > __atomic_load_n(&fv->st.max_ns, __ATOMIC_RELAXED))
 		__atomic_store_n(&fv->st.max_ns, dt, __ATOMIC_RELAXED);
@@ -487,9 +568,12 @@ struct fault_ctx *fault_ctx_create(const struct fault_alloc_ops *ops,
 		return NULL;
 	}
 	for (i = 0; i < nr_nodes; i++) {
-		if (pools[i].fd < 0 && pools[i].size) {
-			snprintf(err, len, "fault: pool of node %u is not a memfd pool",
-				 i);
+		bool anon = pools[i].flags & POOL_ANON;
+
+		if (pools[i].size && anon != (opts->mech == FAULT_MECH_MOVE)) {
+			snprintf(err, len, "fault: pool of node %u: %s",
+				 i, anon ? "UFFDIO_MOVE placement needs anonymous pools, got an anonymous pool with memfd placement" :
+					   "UFFDIO_MOVE placement needs anonymous pools");
 			errno = EINVAL;
 			return NULL;
 		}
@@ -534,11 +618,36 @@ struct fault_ctx *fault_ctx_create(const struct fault_alloc_ops *ops,
 		snprintf(err, len, "fault: eventfd: %s", strerror(-ret));
 		goto err_rec;
 	}
-	ret = uffd_open(&ctx->uffd, false);
+	ret = uffd_open(&ctx->uffd, opts->mech == FAULT_MECH_MOVE);
 	if (ret) {
 		snprintf(err, len, "fault: userfaultfd with THREAD_ID: %s",
 			 strerror(-ret));
 		goto err_stop;
+	}
+	if (opts->mech == FAULT_MECH_MOVE) {
+		if (!ctx->uffd.has_move) {
+			ret = -ENOTSUP;
+			snprintf(err, len, "fault: this kernel has no UFFDIO_MOVE (Linux 6.8+): use memfd placement");
+			goto err_uffd;
+		}
+		ctx->zero = mmap(NULL, ctx->gsize, PROT_READ,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (ctx->zero == MAP_FAILED) {
+			ret = -errno;
+			ctx->zero = NULL;
+			snprintf(err, len, "fault: zero buffer: %s", strerror(-ret));
+			goto err_uffd;
+		}
+		for (i = 0; i < nr_nodes; i++) {
+			if (!pools[i].size)
+				continue;
+			ret = uffd_register(&ctx->uffd, pools[i].base, pools[i].size);
+			if (ret) {
+				snprintf(err, len, "fault: registering the pool of node %u: %s",
+					 i, strerror(-ret));
+				goto err_uffd;
+			}
+		}
 	}
 	if (opts->thp)
 		madvise(guest_base, size, MADV_HUGEPAGE);
@@ -553,6 +662,8 @@ struct fault_ctx *fault_ctx_create(const struct fault_alloc_ops *ops,
 	return ctx;
 
 err_uffd:
+	if (ctx->zero)
+		munmap(ctx->zero, ctx->gsize);
 	uffd_close(&ctx->uffd);
 err_stop:
 	close(ctx->stop_fd);
@@ -571,6 +682,15 @@ void fault_ctx_destroy(struct fault_ctx *ctx)
 	fault_stop(ctx);
 	/* Unregistering wakes parked threads: they fault in host pages */
 	uffd_unregister(&ctx->uffd, ctx->base, ctx->size);
+	if (ctx->zero) {
+		unsigned int n;
+
+		for (n = 0; n < ctx->nr_nodes; n++)
+			if (ctx->pools[n].size)
+				uffd_unregister(&ctx->uffd, ctx->pools[n].base,
+						ctx->pools[n].size);
+		munmap(ctx->zero, ctx->gsize);
+	}
 	uffd_close(&ctx->uffd);
 	close(ctx->stop_fd);
 	munmap(ctx->rec, ctx->nr_rec * sizeof(*ctx->rec));
@@ -640,8 +760,8 @@ int fault_get_node(struct fault_ctx *ctx, gpa_t gpa, pfn_t *pfn)
 }
 
 /* Zero and free the frames of @old[0..n) (records of granules g0..), coalescing. */
-static int fault_release(struct fault_ctx *ctx, int vcpu, const uint64_t *old,
-			 size_t n)
+static int fault_release(struct fault_ctx *ctx, int vcpu, size_t g0,
+			 const uint64_t *old, size_t n)
 {
 	struct fault_vcpu *fv = fault_vcpu(ctx, vcpu);
 	unsigned long per = 1UL << ctx->order;
@@ -659,8 +779,20 @@ static int fault_release(struct fault_ctx *ctx, int vcpu, const uint64_t *old,
 			    REC_NODE(old[j]) != REC_NODE(old[i]) ||
 			    REC_PFN(old[j]) != REC_PFN(old[j - 1]) + per)
 				break;
-		r = pool_zero(&ctx->pools[REC_NODE(old[i])], REC_PFN(old[i]),
-			      (j - i) * per);
+		r = 0;
+		if (ctx->opts.mech == FAULT_MECH_MOVE) {
+			/* The page goes home to its (registered, empty) slot */
+			r = uffd_move(&ctx->uffd,
+				      pool_frame_addr(&ctx->pools[REC_NODE(old[i])],
+						      REC_PFN(old[i])),
+				      ctx->base + ((g0 + i) << ctx->gshift),
+				      (j - i) << ctx->gshift, false);
+			if (r == -ENOENT)	/* never touched after placement? */
+				r = -EIO;
+		}
+		if (!r)
+			r = pool_zero(&ctx->pools[REC_NODE(old[i])],
+				      REC_PFN(old[i]), (j - i) * per);
 		if (r) {
 			/* Not zeroed: never hand it out again (leak, reported) */
 			ret = ret ? ret : r;
@@ -709,16 +841,23 @@ long fault_free_range(struct fault_ctx *ctx, int vcpu, gpa_t gpa, uint64_t len)
 			if (REC_STATE(v) == REC_PLACED)
 				freed++;
 		}
-		/* The guest loses the frames before anyone else can get them */
-		r = uffd_unmap_to_missing(&ctx->uffd, ctx->base + (g0 << ctx->gshift),
-					  n << ctx->gshift, ctx->opts.thp);
+		/*
+		 * The guest loses the frames before anyone else can get them:
+		 * a fresh registered mapping over the range (MAP), or each
+		 * page moved back to its pool slot (MOVE, in fault_release).
+		 */
+		r = 0;
+		if (ctx->opts.mech == FAULT_MECH_MAP)
+			r = uffd_unmap_to_missing(&ctx->uffd,
+						  ctx->base + (g0 << ctx->gshift),
+						  n << ctx->gshift, ctx->opts.thp);
 		if (r) {
 			/* Mappings in an unknown state: keep the frames (leak) */
 			for (i = 0; i < n; i++)
 				rec_set(ctx, g0 + i, old[i]);
 			return r;
 		}
-		r = fault_release(ctx, vcpu, old, n);
+		r = fault_release(ctx, vcpu, g0, old, n);
 		if (r && !ret)
 			ret = r;
 		for (i = 0; i < n; i++)

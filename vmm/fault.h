@@ -43,6 +43,12 @@
 /* Distinct exit status a VMM uses when a fault could not be served (OOM stop) */
 #define FAULT_EXIT_OOM		3
 
+/* How a frame reaches the guest address (docs/fault.md: measured per granule) */
+enum fault_mech {
+	FAULT_MECH_MAP = 0,	/* memfd pools: MAP_FIXED|MAP_SHARED the frame, wake */
+	FAULT_MECH_MOVE,	/* anonymous pools: UFFDIO_MOVE the frame's page (6.8+) */
+};
+
 enum fault_oom_mode {
 	FAULT_OOM_STOP = 0,	/* report once, leave the vCPU parked: the VM stops */
 	FAULT_OOM_WAIT,		/* park the vCPU, report, retry on free/policy change */
@@ -80,6 +86,7 @@ struct fault_oom_event {
 struct fault_opts {
 	unsigned int granule_shift;	/* 12 (default if 0), 16 or 21 */
 	unsigned int fault_around;	/* 4 KiB granule only: window in pages (power of 2, <= 64); 0/1 = off */
+	enum fault_mech mech;
 	enum fault_oom_mode oom;
 	bool thp;			/* MADV_HUGEPAGE on guest RAM (2 MiB granule) */
 	bool no_populate;		/* do not MAP_POPULATE placements (measurement) */
@@ -116,7 +123,10 @@ struct fault_ctx;	/* opaque: see fault.c */
  * granule) from @pools[0..nr_nodes) through @ops.  Opens the userfaultfd,
  * registers the range, raises vm.max_map_count when the worst case needs
  * it (one mapping per granule), allocates the per-granule records.  No
- * thread is started.  Returns NULL with a message in @err on failure.
+ * thread is started.  FAULT_MECH_MAP needs memfd pools; FAULT_MECH_MOVE
+ * needs POOL_ANON pools (registered with the userfaultfd too: a page moves
+ * back to its pool slot on free, and an empty slot touched by anyone is
+ * filled with a fresh zeroed page) and a kernel with UFFDIO_MOVE.  Returns NULL with a message in @err on failure.
  */
 struct fault_ctx *fault_ctx_create(const struct fault_alloc_ops *ops,
 				   void *priv, struct pool *pools,

@@ -14,7 +14,7 @@
 
 #include "vmm/config.h"
 
-static struct vm_config *c;
+static struct config *c;
 static char err[CONFIG_ERR_LEN];
 static char warnings[4096];
 static unsigned int nr_warnings;
@@ -71,16 +71,16 @@ static int xml(const char *text)
 	return ret ? ret : config_validate(c, err, sizeof(err));
 }
 
-#define ck_ini_err(text, msg)                                              \
-	do {                                                               \
-		ck_assert_int_lt(ini(text), 0);                            \
-		ck_assert_str_eq(err, msg);                                \
+#define ck_ini_err(text, msg)                                                  \
+	do {                                                                   \
+		ck_assert_int_lt(ini(text), 0);                                \
+		ck_assert_str_eq(err, msg);                                    \
 	} while (0)
 
-#define ck_xml_err(text, msg)                                              \
-	do {                                                               \
-		ck_assert_int_lt(xml(text), 0);                            \
-		ck_assert_str_eq(err, msg);                                \
+#define ck_xml_err(text, msg)                                                  \
+	do {                                                                   \
+		ck_assert_int_lt(xml(text), 0);                                \
+		ck_assert_str_eq(err, msg);                                    \
 	} while (0)
 
 /* config_parse_argv on a NULL-terminated list (argv[0] added) */
@@ -100,10 +100,10 @@ static int argv_parse(const char *first, ...)
 	return config_parse_argv(c, argc, argv, err, sizeof(err));
 }
 
-#define ck_argv_err(msg, ...)                                              \
-	do {                                                               \
-		ck_assert_int_lt(argv_parse(__VA_ARGS__, NULL), 0);        \
-		ck_assert_str_eq(err, msg);                                \
+#define ck_argv_err(msg, ...)                                                  \
+	do {                                                                   \
+		ck_assert_int_lt(argv_parse(__VA_ARGS__, NULL), 0);            \
+		ck_assert_str_eq(err, msg);                                    \
 	} while (0)
 
 /* A temporary file holding @text; the name ends with @suffix */
@@ -124,60 +124,59 @@ static const char *tmpfile_with(const char *text, const char *suffix)
 
 /* ---- INI: good ---------------------------------------------------------- */
 
-static const char full_ini[] =
-	"; every key\n"
-	"# comments both ways\n"
-	"[machine]\n"
-	"memory = 256M\n"
-	"vcpus = 4\n"
-	"image = build/guest-tests/x.elf\n"
-	"cmdline = a=1 b\n"
-	"timeout = 42 ; inline comment\n"
-	"\n"
-	"[node0]\n"
-	"memory = 128M\n"
-	"cpus = 0-1\n"
-	"host-nodes = 0\n"
-	"distances = 10,30\n"
-	"\n"
-	"[node \"1\"]\n"
-	"memory = 0x8000000\n"
-	"cpus = 2,3\n"
-	"host-nodes = 0-1\n"
-	"host-policy = interleave\n"
-	"\n"
-	"[vcpu 0]\n"
-	"mode = preferred\n"
-	"nodes = 1\n"
-	"flags = static\n"
-	"\n"
-	"[vcpu \"1-2\"]\n"
-	"mode = weighted-interleave\n"
-	"nodes = 0-1\n"
-	"weights = 0:3,1:1\n"
-	"\n"
-	"[range 0x100000-0x200000]\n"
-	"mode = bind\n"
-	"nodes = 1\n"
-	"flags = relative\n"
-	"\n"
-	"[range \"64M+2M\"]\n"
-	"mode = interleave\n"
-	"nodes = 0-1\n"
-	"\n"
-	"[host]\n"
-	"mode = preferred_many\n"
-	"nodes = 0,1\n"
-	"\n"
-	"[memory]\n"
-	"granularity = 64K\n"
-	"fault-around = 0\n"
-	"prealloc = yes\n"
-	"thp = on\n"
-	"oom = wait\n"
-	"\n"
-	"[socket]\n"
-	"path = /tmp/numavm.sock\n";
+static const char full_ini[] = "; every key\n"
+			       "# comments both ways\n"
+			       "[machine]\n"
+			       "memory = 256M\n"
+			       "vcpus = 4\n"
+			       "image = build/guest-tests/x.elf\n"
+			       "cmdline = a=1 b\n"
+			       "timeout = 42 ; inline comment\n"
+			       "\n"
+			       "[node0]\n"
+			       "memory = 128M\n"
+			       "cpus = 0-1\n"
+			       "host-nodes = 0\n"
+			       "distances = 10,30\n"
+			       "\n"
+			       "[node \"1\"]\n"
+			       "memory = 0x8000000\n"
+			       "cpus = 2,3\n"
+			       "host-nodes = 0-1\n"
+			       "host-policy = interleave\n"
+			       "\n"
+			       "[vcpu 0]\n"
+			       "mode = preferred\n"
+			       "nodes = 1\n"
+			       "flags = static\n"
+			       "\n"
+			       "[vcpu \"1-2\"]\n"
+			       "mode = weighted-interleave\n"
+			       "nodes = 0-1\n"
+			       "weights = 0:3,1:1\n"
+			       "\n"
+			       "[range 0x100000-0x200000]\n"
+			       "mode = bind\n"
+			       "nodes = 1\n"
+			       "flags = relative\n"
+			       "\n"
+			       "[range \"64M+2M\"]\n"
+			       "mode = interleave\n"
+			       "nodes = 0-1\n"
+			       "\n"
+			       "[host]\n"
+			       "mode = preferred_many\n"
+			       "nodes = 0,1\n"
+			       "\n"
+			       "[memory]\n"
+			       "granularity = 64K\n"
+			       "fault-around = 0\n"
+			       "prealloc = yes\n"
+			       "thp = on\n"
+			       "oom = wait\n"
+			       "\n"
+			       "[socket]\n"
+			       "path = /tmp/numavm.sock\n";
 
 START_TEST(ini_every_key)
 {
@@ -291,31 +290,31 @@ START_TEST(ini_sizes_and_lists)
 		const char *s;
 		uint64_t v;
 	} ok[] = {
-		{ "4096", 4096 },      { "4K", 4096 },
-		{ "4KiB", 4096 },      { "4kb", 4096 },
-		{ "2M", 2 << 20 },     { "1G", 1ULL << 30 },
-		{ "1T", 1ULL << 40 },  { "0x200000", 2 << 20 },
-		{ "0x2M", 2 << 20 },   { "12B", 12 },
+		{ "4096", 4096 },     { "4K", 4096 },
+		{ "4KiB", 4096 },     { "4kb", 4096 },
+		{ "2M", 2 << 20 },    { "1G", 1ULL << 30 },
+		{ "1T", 1ULL << 40 }, { "0x200000", 2 << 20 },
+		{ "0x2M", 2 << 20 },  { "12B", 12 },
 	};
-	static const char *const bad[] = { "", "M", "-1", "1.5G", "12Q",
-					   "1 G", "0x", "99999999999999999999",
+	static const char *const bad[] = { "",		"M",
+					   "-1",	"1.5G",
+					   "12Q",	"1 G",
+					   "0x",	"99999999999999999999",
 					   "16777216T", "4Kx" };
 	uint64_t v, m;
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(ok); i++) {
-		ck_assert_int_eq(config_parse_size(ok[i].s, 1, &v, err,
-						   sizeof(err)),
-				 0);
+		ck_assert_int_eq(
+			config_parse_size(ok[i].s, 1, &v, err, sizeof(err)), 0);
 		ck_assert_uint_eq(v, ok[i].v);
 	}
 	for (i = 0; i < ARRAY_SIZE(bad); i++)
-		ck_assert_int_eq(config_parse_size(bad[i], 1, &v, err,
-						   sizeof(err)),
-				 -EINVAL);
-	ck_assert_int_eq(config_parse_size("128", 1 << 20, &v, err,
-					   sizeof(err)),
-			 0);
+		ck_assert_int_eq(
+			config_parse_size(bad[i], 1, &v, err, sizeof(err)),
+			-EINVAL);
+	ck_assert_int_eq(
+		config_parse_size("128", 1 << 20, &v, err, sizeof(err)), 0);
 	ck_assert_uint_eq(v, 128ULL << 20);
 	ck_assert_int_eq(config_parse_size("12Q", 1, &v, err, sizeof(err)),
 			 -EINVAL);
@@ -325,9 +324,8 @@ START_TEST(ini_sizes_and_lists)
 	ck_assert_int_eq(config_parse_list("0-3,6", 64, &m, err, sizeof(err)),
 			 0);
 	ck_assert_uint_eq(m, 0x4f);
-	ck_assert_int_eq(config_parse_list("0-7,^2,^5", 64, &m, err,
-					   sizeof(err)),
-			 0);
+	ck_assert_int_eq(
+		config_parse_list("0-7,^2,^5", 64, &m, err, sizeof(err)), 0);
 	ck_assert_uint_eq(m, 0xdb);
 	ck_assert_int_eq(config_parse_list("63", 64, &m, err, sizeof(err)), 0);
 	ck_assert_uint_eq(m, 1ULL << 63);
@@ -384,9 +382,8 @@ START_TEST(ini_value_parsers)
 	ck_assert_int_eq(config_parse_flags("static,", &f, err, sizeof(err)),
 			 -EINVAL);
 	memset(&s, 0, sizeof(s));
-	ck_assert_int_eq(config_parse_weights("0:1,15:255", &s, err,
-					      sizeof(err)),
-			 0);
+	ck_assert_int_eq(
+		config_parse_weights("0:1,15:255", &s, err, sizeof(err)), 0);
 	ck_assert_uint_eq(s.weights[15], 255);
 	ck_assert_int_eq(config_parse_weights("0:256", &s, err, sizeof(err)),
 			 -EINVAL);
@@ -425,17 +422,19 @@ START_TEST(ini_bad_syntax)
 	ck_ini_err("memory = 64M\n",
 		   "t.ini:1: 'memory' is outside any section");
 	reset();
-	ck_ini_err("[machine]\nmemory = 64M\n[foo]\nbar = 1\n",
-		   "t.ini:4: unknown section [foo] (machine, node N, vcpu LIST, "
-		   "range START-END, host, memory, socket)");
+	ck_ini_err(
+		"[machine]\nmemory = 64M\n[foo]\nbar = 1\n",
+		"t.ini:4: unknown section [foo] (machine, node N, vcpu LIST, "
+		"range START-END, host, memory, socket)");
 	reset();
 	ck_ini_err("[machine 1]\nmemory = 64M\n",
 		   "t.ini:2: unknown section [machine 1] (machine, node N, "
 		   "vcpu LIST, range START-END, host, memory, socket)");
 	reset();
-	ck_ini_err("[machine]\n\nmem = 64M\n",
-		   "t.ini:3: [machine] unknown key 'mem' (memory, vcpus, image, "
-		   "cmdline, timeout)");
+	ck_ini_err(
+		"[machine]\n\nmem = 64M\n",
+		"t.ini:3: [machine] unknown key 'mem' (memory, vcpus, image, "
+		"cmdline, timeout)");
 	reset();
 	ck_ini_err("[machine]\nmemory = 64M\nmemory = 32M\n",
 		   "t.ini:3: [machine] memory: set twice (first at line 2)");
@@ -467,14 +466,15 @@ START_TEST(ini_bad_reader)
 	long_line[sizeof(long_line) - 1] = '\0';
 	ck_ini_err(long_line, "t.ini:2: line is longer than 197 characters");
 	reset();
-	ck_assert_int_eq(config_parse_ini(c, "t.ini", nul, sizeof(nul) - 1,
-					  err, sizeof(err)),
+	ck_assert_int_eq(config_parse_ini(c, "t.ini", nul, sizeof(nul) - 1, err,
+					  sizeof(err)),
 			 -EINVAL);
 	ck_assert_str_eq(err, "t.ini:2: NUL byte in the file");
 	reset();
-	ck_ini_err("[range 0x0000000000000000000000000000000000-0x00000000001000]"
-		   "\nmode = local\n",
-		   "t.ini:1: section name is longer than 49 characters");
+	ck_ini_err(
+		"[range 0x0000000000000000000000000000000000-0x00000000001000]"
+		"\nmode = local\n",
+		"t.ini:1: section name is longer than 49 characters");
 }
 END_TEST
 
@@ -504,9 +504,10 @@ START_TEST(ini_bad_nodes)
 		   "t.ini:5: node 2 is configured but node 1 is not: nodes are "
 		   "numbered 0..N-1");
 	reset();
-	ck_ini_err("[node0]\ncpus=0\n",
-		   "t.ini:2: [node 0]: 'memory' is required (0 for a memoryless "
-		   "node)");
+	ck_ini_err(
+		"[node0]\ncpus=0\n",
+		"t.ini:2: [node 0]: 'memory' is required (0 for a memoryless "
+		"node)");
 	reset();
 	ck_ini_err("[node16]\nmemory=64M\n",
 		   "t.ini:2: [node16]: bad node number: 16 is out of range "
@@ -515,8 +516,9 @@ START_TEST(ini_bad_nodes)
 	ck_ini_err("[node x]\nmemory=64M\n",
 		   "t.ini:2: [node x]: bad node number: 'x' is not a number");
 	reset();
-	ck_ini_err("[node0]\nmemory=64M\ncpus=0\n[Node \"00\"]\nmemory=32M\n",
-		   "t.ini:5: [Node \"00\"] memory: set twice (first at line 2)");
+	ck_ini_err(
+		"[node0]\nmemory=64M\ncpus=0\n[Node \"00\"]\nmemory=32M\n",
+		"t.ini:5: [Node \"00\"] memory: set twice (first at line 2)");
 	reset();
 	ck_ini_err("[machine]\nvcpus=1\n[ MACHINE ]\nvcpus=2\n",
 		   "t.ini:4: [ MACHINE ] vcpus: set twice (first at line 2)");
@@ -525,17 +527,20 @@ START_TEST(ini_bad_nodes)
 		   "t.ini:3: [node0] unknown key 'mem' (memory, cpus, "
 		   "host-nodes, host-policy, distances)");
 	reset();
-	ck_ini_err("[node0]\nmemory=6K\ncpus=0\n",
-		   "t.ini:2: node 0 memory 6K is not a multiple of the 4K fault "
-		   "granularity (default)");
+	ck_ini_err(
+		"[node0]\nmemory=6K\ncpus=0\n",
+		"t.ini:2: node 0 memory 6K is not a multiple of the 4K fault "
+		"granularity (default)");
 	reset();
-	ck_ini_err("[node0]\nmemory=64M\ncpus=0\n[memory]\ngranularity=3K\n",
-		   "t.ini:5: [memory] granularity: granularity '3K' must be 4K, "
-		   "64K or 2M");
+	ck_ini_err(
+		"[node0]\nmemory=64M\ncpus=0\n[memory]\ngranularity=3K\n",
+		"t.ini:5: [memory] granularity: granularity '3K' must be 4K, "
+		"64K or 2M");
 	reset();
-	ck_ini_err("[machine]\nmemory=63M\n[memory]\ngranularity=2M\n",
-		   "t.ini:2: guest RAM 63M is not a non-zero multiple of the 2M "
-		   "fault granularity (t.ini:4)");
+	ck_ini_err(
+		"[machine]\nmemory=63M\n[memory]\ngranularity=2M\n",
+		"t.ini:2: guest RAM 63M is not a non-zero multiple of the 2M "
+		"fault granularity (t.ini:4)");
 	reset();
 	ck_ini_err("[node0]\nmemory=64M\nhost-nodes=\n",
 		   "t.ini:3: [node0] host-nodes: empty list");
@@ -556,8 +561,10 @@ START_TEST(ini_bad_distances)
 	static const char head[] = "[node0]\nmemory=64M\ncpus=0\n";
 	char buf[256];
 
-	snprintf(buf, sizeof(buf), "%sdistances=10,20,30\n[node1]\n"
-		 "memory=64M\n", head);
+	snprintf(buf, sizeof(buf),
+		 "%sdistances=10,20,30\n[node1]\n"
+		 "memory=64M\n",
+		 head);
 	ck_ini_err(buf, "t.ini:4: [node 0] distances: 3 values, but there are "
 			"2 nodes");
 	reset();
@@ -599,10 +606,10 @@ static int ini2(const char *tail)
 	return ini(buf);
 }
 
-#define ck_ini2_err(tail, msg)                                             \
-	do {                                                               \
-		ck_assert_int_lt(ini2(tail), 0);                           \
-		ck_assert_str_eq(err, msg);                                \
+#define ck_ini2_err(tail, msg)                                                 \
+	do {                                                                   \
+		ck_assert_int_lt(ini2(tail), 0);                               \
+		ck_assert_str_eq(err, msg);                                    \
 	} while (0)
 
 START_TEST(ini_bad_policies)
@@ -641,18 +648,21 @@ START_TEST(ini_bad_policies)
 		    "t.ini:11: policy of vCPU 0: weights are only for mode "
 		    "weighted-interleave, not interleave");
 	reset();
-	ck_ini2_err("[vcpu 1]\nmode=weighted-interleave\nnodes=0\n"
-		    "weights=1:2\n",
-		    "t.ini:11: policy of vCPU 1: weight for node 1, which is not "
-		    "in nodes 0");
+	ck_ini2_err(
+		"[vcpu 1]\nmode=weighted-interleave\nnodes=0\n"
+		"weights=1:2\n",
+		"t.ini:11: policy of vCPU 1: weight for node 1, which is not "
+		"in nodes 0");
 	reset();
-	ck_ini2_err("[vcpu 1]\nmode=weighted-interleave\nnodes=0\n"
-		    "weights=0:300\n",
-		    "t.ini:13: [vcpu 1] weights: weight 300 of node 0 is out of "
-		    "range (1..255)");
+	ck_ini2_err(
+		"[vcpu 1]\nmode=weighted-interleave\nnodes=0\n"
+		"weights=0:300\n",
+		"t.ini:13: [vcpu 1] weights: weight 300 of node 0 is out of "
+		"range (1..255)");
 	reset();
-	ck_ini2_err("[vcpu 0-1]\nmode=local\n[vcpu 1]\nmode=local\n",
-		    "t.ini:13: [vcpu 1]: vCPU 1 already has a policy (t.ini:11)");
+	ck_ini2_err(
+		"[vcpu 0-1]\nmode=local\n[vcpu 1]\nmode=local\n",
+		"t.ini:13: [vcpu 1]: vCPU 1 already has a policy (t.ini:11)");
 	reset();
 	ck_ini2_err("[vcpu 2]\nmode=local\n",
 		    "t.ini:11: policy for vCPU 2, but there are 2 vCPUs "
@@ -698,16 +708,18 @@ START_TEST(ini_bad_ranges)
 		    "t.ini:11: range 0x1800+4K is not aligned to the 4K fault "
 		    "granularity");
 	reset();
-	ck_ini2_err("[range 120M+16M]\nmode=bind\nnodes=0\n",
-		    "t.ini:11: range 0x7800000+16M ends beyond guest RAM (128M)");
+	ck_ini2_err(
+		"[range 120M+16M]\nmode=bind\nnodes=0\n",
+		"t.ini:11: range 0x7800000+16M ends beyond guest RAM (128M)");
 	reset();
 	ck_ini2_err("[range 2M-1M]\nmode=bind\nnodes=0\n",
 		    "t.ini:11: [range 2M-1M]: bad range '2M-1M': end is not "
 		    "above start");
 	reset();
-	ck_ini2_err("[range 1M]\nmode=bind\nnodes=0\n",
-		    "t.ini:11: [range 1M]: bad range '1M': expected START-END or "
-		    "START+SIZE");
+	ck_ini2_err(
+		"[range 1M]\nmode=bind\nnodes=0\n",
+		"t.ini:11: [range 1M]: bad range '1M': expected START-END or "
+		"START+SIZE");
 	reset();
 	ck_ini2_err("[range 0+0]\nmode=bind\nnodes=0\n",
 		    "t.ini:11: range 0x0+0 is empty");
@@ -740,10 +752,11 @@ START_TEST(ini_bad_memory)
 		   "t.ini:2: [memory] unknown key 'huge' (granularity, "
 		   "fault-around, prealloc, thp, oom)");
 	reset();
-	ck_ini_err("[socket]\npath=/tmp/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		   "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		   "aaaaaaaaaaaa\n",
-		   "t.ini:2: [socket] path: must be 1..107 bytes");
+	ck_ini_err(
+		"[socket]\npath=/tmp/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		"aaaaaaaaaaaa\n",
+		"t.ini:2: [socket] path: must be 1..107 bytes");
 	reset();
 	ck_ini_err("[socket]\nfile=x\n",
 		   "t.ini:2: [socket] unknown key 'file' (path)");
@@ -759,9 +772,9 @@ START_TEST(file_errors)
 {
 	const char *p;
 
-	ck_assert_int_eq(config_parse_file(c, "/nonexistent/x.ini", err,
-					   sizeof(err)),
-			 -ENOENT);
+	ck_assert_int_eq(
+		config_parse_file(c, "/nonexistent/x.ini", err, sizeof(err)),
+		-ENOENT);
 	ck_assert_str_eq(err, "/nonexistent/x.ini: cannot open: No such file "
 			      "or directory");
 	ck_assert_int_eq(config_parse_file(c, "/tmp", err, sizeof(err)),
@@ -789,46 +802,46 @@ END_TEST
 /* ---- XML ---------------------------------------------------------------- */
 
 static const char full_xml[] =
-	"<domain type='kvm'>\n"					/* 1 */
+	"<domain type='kvm'>\n" /* 1 */
 	"  <name>full</name>\n"
 	"  <uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid>\n"
 	"  <metadata>\n"
-	"    <other:stuff xmlns:other='urn:other'/>\n"		/* 5 */
+	"    <other:stuff xmlns:other='urn:other'/>\n" /* 5 */
 	"    <numavm:config xmlns:numavm='urn:numavm:config:1'>\n"
 	"      <numavm:machine image='build/x.elf' timeout='9'/>\n"
 	"      <numavm:vcpu vcpus='0-1' mode='interleave' nodes='0-1'/>\n"
 	"      <numavm:vcpu vcpus='3' mode='weighted-interleave' "
 	"nodes='0-1' weights='0:5,1:2' flags='static'/>\n"
 	"      <numavm:range start='0x200000' size='2M' mode='bind' "
-	"nodes='1'/>\n"							/* 10 */
+	"nodes='1'/>\n" /* 10 */
 	"      <numavm:range start='8M' end='12M' mode='preferred' "
 	"nodes='0'/>\n"
 	"      <numavm:host mode='bind' nodes='0'/>\n"
 	"      <numavm:memory granularity='2M' prealloc='on' thp='yes' "
 	"oom='wait'/>\n"
 	"      <numavm:socket path='/run/n.sock'/>\n"
-	"    </numavm:config>\n"				/* 15 */
+	"    </numavm:config>\n" /* 15 */
 	"  </metadata>\n"
 	"  <memory unit='GiB'>1</memory>\n"
 	"  <currentMemory unit='MiB'>1024</currentMemory>\n"
 	"  <vcpu placement='static'>4</vcpu>\n"
-	"  <numatune>\n"					/* 20 */
+	"  <numatune>\n" /* 20 */
 	"    <memory mode='interleave' nodeset='0-1'/>\n"
 	"    <memnode cellid='1' mode='preferred' nodeset='3'/>\n"
 	"  </numatune>\n"
 	"  <os>\n"
-	"    <type arch='x86_64'>hvm</type>\n"			/* 25 */
+	"    <type arch='x86_64'>hvm</type>\n" /* 25 */
 	"    <kernel>/boot/guest.elf</kernel>\n"
 	"    <cmdline>console=ttyS0</cmdline>\n"
 	"  </os>\n"
 	"  <cpu>\n"
-	"    <numa>\n"						/* 30 */
+	"    <numa>\n" /* 30 */
 	"      <cell id='0' cpus='0-1' memory='524288'>\n"
 	"        <distances><sibling id='0' value='10'/>"
 	"<sibling id='1' value='21'/></distances>\n"
 	"      </cell>\n"
 	"      <cell id='1' cpus='2-3' memory='512' unit='MiB'/>\n"
-	"    </numa>\n"						/* 35 */
+	"    </numa>\n" /* 35 */
 	"  </cpu>\n"
 	"</domain>\n";
 
@@ -838,7 +851,7 @@ START_TEST(xml_every_element)
 	ck_assert_uint_eq(nr_warnings, 0);
 	ck_assert_uint_eq(c->ram_size, 1ULL << 30);
 	ck_assert_uint_eq(c->nr_vcpus, 4);
-	ck_assert_str_eq(c->image, "build/x.elf");	/* metadata wins */
+	ck_assert_str_eq(c->image, "build/x.elf"); /* metadata wins */
 	ck_assert_str_eq(c->cmdline, "console=ttyS0");
 	ck_assert_uint_eq(c->timeout, 9);
 	ck_assert_uint_eq(c->topo.nr_nodes, 2);
@@ -914,17 +927,18 @@ START_TEST(xml_warnings)
 			     "</domain>\n"),
 			 0);
 	ck_assert_uint_eq(nr_warnings, 5);
-	ck_assert_str_eq(warnings,
-			 "t.xml:4: /domain/devices[1]: element <devices> is not "
-			 "supported by numavm, ignored\n"
-			 "t.xml:6: /domain/clock: element <clock> is not "
-			 "supported by numavm, ignored\n"
-			 "t.xml:3: /domain/vcpu: attribute cpuset of <vcpu> is "
-			 "not supported by numavm, ignored\n"
-			 "t.xml:7: /domain/cpu: attribute mode of <cpu> is not "
-			 "supported by numavm, ignored\n"
-			 "t.xml:7: /domain/cpu/topology: element <topology> is "
-			 "not supported by numavm, ignored\n");
+	ck_assert_str_eq(
+		warnings,
+		"t.xml:4: /domain/devices[1]: element <devices> is not "
+		"supported by numavm, ignored\n"
+		"t.xml:6: /domain/clock: element <clock> is not "
+		"supported by numavm, ignored\n"
+		"t.xml:3: /domain/vcpu: attribute cpuset of <vcpu> is "
+		"not supported by numavm, ignored\n"
+		"t.xml:7: /domain/cpu: attribute mode of <cpu> is not "
+		"supported by numavm, ignored\n"
+		"t.xml:7: /domain/cpu/topology: element <topology> is "
+		"not supported by numavm, ignored\n");
 }
 END_TEST
 
@@ -984,10 +998,10 @@ static int xml_cells(const char *cells, const char *tail)
 	return xml(buf);
 }
 
-#define ck_cells_err(cells, tail, msg)                                     \
-	do {                                                               \
-		ck_assert_int_lt(xml_cells(cells, tail), 0);               \
-		ck_assert_str_eq(err, msg);                                \
+#define ck_cells_err(cells, tail, msg)                                         \
+	do {                                                                   \
+		ck_assert_int_lt(xml_cells(cells, tail), 0);                   \
+		ck_assert_str_eq(err, msg);                                    \
 	} while (0)
 
 static const char cell01[] = "<cell id='0' cpus='0' memory='64' unit='MiB'/>\n"
@@ -1015,10 +1029,10 @@ START_TEST(xml_bad_cells)
 		     "t.xml:5: /domain/cpu/numa/cell: attribute 'memory' is "
 		     "required");
 	reset();
-	ck_cells_err("<cell id='0' cpus='0' memory='64' unit='MiB'/>\n"
-		     "<cell id='0' cpus='1' memory='64' unit='MiB'/>\n",
-		     "",
-		     "t.xml:6: /domain/cpu/numa/cell[2]: second cell with id 0");
+	ck_cells_err(
+		"<cell id='0' cpus='0' memory='64' unit='MiB'/>\n"
+		"<cell id='0' cpus='1' memory='64' unit='MiB'/>\n",
+		"", "t.xml:6: /domain/cpu/numa/cell[2]: second cell with id 0");
 	reset();
 	ck_cells_err("<cell id='0' cpus='0' memory='64' unit='MiB'>\n"
 		     "<distances><sibling id='1' value='300'/></distances>"
@@ -1050,10 +1064,11 @@ START_TEST(xml_bad_cells)
 		     "t.xml:8: /domain/numatune/memnode: cellid 2 names no "
 		     "<cell> of /domain/cpu/numa");
 	reset();
-	ck_cells_err(cell01,
-		     "<numatune><memory mode='loose' nodeset='0'/></numatune>\n",
-		     "t.xml:8: /domain/numatune/memory: mode 'loose' must be "
-		     "strict, restrictive, preferred or interleave");
+	ck_cells_err(
+		cell01,
+		"<numatune><memory mode='loose' nodeset='0'/></numatune>\n",
+		"t.xml:8: /domain/numatune/memory: mode 'loose' must be "
+		"strict, restrictive, preferred or interleave");
 	reset();
 	ck_cells_err(cell01,
 		     "<numatune><memory mode='preferred' nodeset='0-1'/>"
@@ -1073,8 +1088,9 @@ START_TEST(xml_bad_metadata)
 		"<metadata><n:config xmlns:n='urn:numavm:config:1'>\n";
 	char buf[1024];
 
-#define META(x) (snprintf(buf, sizeof(buf), "%s%s</n:config></metadata>\n", \
-			  pre, x), buf)
+#define META(x)                                                                \
+	(snprintf(buf, sizeof(buf), "%s%s</n:config></metadata>\n", pre, x),   \
+	 buf)
 	ck_cells_err(cell01, META("<n:vcpu vcpus='0' mode='bind' nodes='4'/>"),
 		     "t.xml:9: /domain/metadata/n:config/n:vcpu: policy of "
 		     "vCPU 0: node 4 does not exist (nodes are 0-1)");
@@ -1083,20 +1099,23 @@ START_TEST(xml_bad_metadata)
 		     "t.xml:9: /domain/metadata/n:config/n:vcpu: attribute "
 		     "'mode' is required");
 	reset();
-	ck_cells_err(cell01, META("<n:vcpu vcpus='0' mode='local'/>"
-				  "<n:vcpu vcpus='0-1' mode='local'/>"),
+	ck_cells_err(cell01,
+		     META("<n:vcpu vcpus='0' mode='local'/>"
+			  "<n:vcpu vcpus='0-1' mode='local'/>"),
 		     "t.xml:9: /domain/metadata/n:config/n:vcpu[2]: vCPU 0 "
 		     "already has a policy (t.xml:9: "
 		     "/domain/metadata/n:config/n:vcpu[1])");
 	reset();
-	ck_cells_err(cell01, META("<n:range start='0' mode='bind' "
-				  "nodes='0'/>"),
+	ck_cells_err(cell01,
+		     META("<n:range start='0' mode='bind' "
+			  "nodes='0'/>"),
 		     "t.xml:9: /domain/metadata/n:config/n:range: give exactly "
 		     "one of 'size' and 'end'");
 	reset();
-	ck_cells_err(cell01, META("<n:range start='0' size='1M' mode='bind' "
-				  "nodes='0'/>\n<n:range start='512K' "
-				  "size='1M' mode='bind' nodes='1'/>"),
+	ck_cells_err(cell01,
+		     META("<n:range start='0' size='1M' mode='bind' "
+			  "nodes='0'/>\n<n:range start='512K' "
+			  "size='1M' mode='bind' nodes='1'/>"),
 		     "t.xml:10: /domain/metadata/n:config/n:range[2]: range "
 		     "0x80000+1M overlaps range 0x0+1M (t.xml:9: "
 		     "/domain/metadata/n:config/n:range[1])");
@@ -1119,9 +1138,8 @@ START_TEST(argv_options)
 {
 	ck_assert_int_eq(argv_parse("--timeout", "5", "--granule=64K",
 				    "--prealloc", "--thp", "--oom", "wait",
-				    "--socket", "/tmp/s", "-m", "256",
-				    "-smp", "4", "-append", "quiet",
-				    "guest.elf", NULL),
+				    "--socket", "/tmp/s", "-m", "256", "-smp",
+				    "4", "-append", "quiet", "guest.elf", NULL),
 			 0);
 	ck_assert_uint_eq(c->timeout, 5);
 	ck_assert_uint_eq(c->granule, 65536);
@@ -1135,11 +1153,21 @@ START_TEST(argv_options)
 	ck_assert_uint_eq(c->topo.nr_nodes, 1);
 	ck_assert_uint_eq(c->node_cpus[0], 0xf);
 	reset();
-	ck_assert_int_eq(argv_parse("--fault-around", "16", "--", "-odd.elf",
-				    NULL),
-			 0);
+	ck_assert_int_eq(
+		argv_parse("--fault-around", "16", "--", "-odd.elf", NULL), 0);
 	ck_assert_uint_eq(c->fault_around, 16);
 	ck_assert_str_eq(c->image, "-odd.elf");
+	reset();
+	/* one or two dashes, = or a separate word */
+	reset();
+	ck_assert_int_eq(argv_parse("--smp", "3", "-timeout=9", "--m=96", "-v",
+				    "--verbose", "-granule", "2M", NULL),
+			 0);
+	ck_assert_uint_eq(c->nr_vcpus, 3);
+	ck_assert_uint_eq(c->timeout, 9);
+	ck_assert_uint_eq(c->ram_size, 96ULL << 20);
+	ck_assert_uint_eq(c->verbose, 2);
+	ck_assert_uint_eq(c->granule, 2 << 20);
 	reset();
 	ck_assert_int_eq(argv_parse("-m", "64", "-h", NULL), CONFIG_HELP);
 	reset();
@@ -1174,9 +1202,10 @@ START_TEST(argv_bad)
 		    "wait",
 		    "--oom", "later");
 	reset();
-	ck_argv_err("command line: --fault-around 8: fault-around applies to the "
-		    "4K granularity only, not 2M (command line: --granule 2M)",
-		    "--granule", "2M", "--fault-around", "8");
+	ck_argv_err(
+		"command line: --fault-around 8: fault-around applies to the "
+		"4K granularity only, not 2M (command line: --granule 2M)",
+		"--granule", "2M", "--fault-around", "8");
 	reset();
 	ck_argv_err("/nonexistent.ini: cannot open: No such file or directory",
 		    "--config", "/nonexistent.ini");
@@ -1195,8 +1224,8 @@ START_TEST(argv_overrides_file)
 
 	snprintf(path, sizeof(path), "%s", p);
 	/* options before and after --config both win over the file */
-	ck_assert_int_eq(argv_parse("--timeout", "7", "--config", path,
-				    "--oom", "stop", "cli.elf", NULL),
+	ck_assert_int_eq(argv_parse("--timeout", "7", "--config", path, "--oom",
+				    "stop", "cli.elf", NULL),
 			 0);
 	ck_assert_uint_eq(c->timeout, 7);
 	ck_assert_int_eq(c->oom, CONFIG_OOM_STOP);
@@ -1217,8 +1246,8 @@ START_TEST(argv_overrides_file)
 	reset();
 	ck_assert_int_eq(argv_parse("--config", path, "-m", "96M", "-smp", "3",
 				    "-numa", "node,nodeid=0,cpus=0-2,mem=32",
-				    "-numa", "node,nodeid=1,mem=32M",
-				    "-numa", "node,mem=32M", NULL),
+				    "-numa", "node,nodeid=1,mem=32M", "-numa",
+				    "node,mem=32M", NULL),
 			 0);
 	ck_assert_uint_eq(c->topo.nr_nodes, 3);
 	ck_assert_uint_eq(c->node_cpus[0], 0x7);
@@ -1247,16 +1276,17 @@ END_TEST
 START_TEST(qemu_numa)
 {
 	ck_assert_int_eq(
-		argv_parse("-m", "256M", "-smp", "cpus=4,sockets=2,cores=2",
-			   "-object",
-			   "memory-backend-ram,id=m0,size=128M,policy=bind,"
-			   "host-nodes=0",
-			   "-object",
-			   "memory-backend-ram,id=m1,size=128M,policy=interleave,"
-			   "host-nodes=0-1,host-nodes=3,prealloc=on",
-			   "-numa", "node,nodeid=1,cpus=2,cpus=3,memdev=m1",
-			   "-numa", "node,nodeid=0,cpus=0-1,memdev=m0",
-			   "-numa", "dist,src=0,dst=1,val=21", NULL),
+		argv_parse(
+			"-m", "256M", "-smp", "cpus=4,sockets=2,cores=2",
+			"-object",
+			"memory-backend-ram,id=m0,size=128M,policy=bind,"
+			"host-nodes=0",
+			"-object",
+			"memory-backend-ram,id=m1,size=128M,policy=interleave,"
+			"host-nodes=0-1,host-nodes=3,prealloc=on",
+			"-numa", "node,nodeid=1,cpus=2,cpus=3,memdev=m1",
+			"-numa", "node,nodeid=0,cpus=0-1,memdev=m0", "-numa",
+			"dist,src=0,dst=1,val=21", NULL),
 		0);
 	ck_assert_uint_eq(c->ram_size, 256ULL << 20);
 	ck_assert_uint_eq(c->nr_vcpus, 4);
@@ -1383,18 +1413,19 @@ START_TEST(qemu_bad)
 		    "is required",
 		    "-object", "memory-backend-ram,size=1M");
 	reset();
-	ck_argv_err("command line: -object 'memory-backend-ram,id=m,size=1M,"
-		    "policy=local,host-nodes=0': policy 'local' must be default, "
-		    "preferred, bind or interleave",
-		    "-object",
-		    "memory-backend-ram,id=m,size=1M,policy=local,host-nodes=0");
+	ck_argv_err(
+		"command line: -object 'memory-backend-ram,id=m,size=1M,"
+		"policy=local,host-nodes=0': policy 'local' must be default, "
+		"preferred, bind or interleave",
+		"-object",
+		"memory-backend-ram,id=m,size=1M,policy=local,host-nodes=0");
 	reset();
 	/* the QEMU topology is validated like any other */
 	ck_argv_err("command line: -numa node,nodeid=1,mem=64: node memory "
 		    "adds up to 128M, but guest RAM is 64M (command line: -m "
 		    "64)",
-		    "-m", "64", "-numa", "node,nodeid=0,cpus=0,mem=64",
-		    "-numa", "node,nodeid=1,mem=64");
+		    "-m", "64", "-numa", "node,nodeid=0,cpus=0,mem=64", "-numa",
+		    "node,nodeid=1,mem=64");
 }
 END_TEST
 
@@ -1403,27 +1434,31 @@ END_TEST
 START_TEST(shipped_configs)
 {
 	static const char *const files[] = {
-		"configs/default.ini", "configs/default.xml",
-		"configs/two-node-local.ini", "configs/two-node-local.xml",
+		"configs/default.ini",
+		"configs/default.xml",
+		"configs/two-node-local.ini",
+		"configs/two-node-local.xml",
 		"configs/two-node-interleave.ini",
 		"configs/two-node-interleave.xml",
-		"configs/four-node-asym.ini", "configs/four-node-asym.xml",
+		"configs/four-node-asym.ini",
+		"configs/four-node-asym.xml",
 		"configs/weighted-interleave.ini",
-		"configs/weighted-interleave.xml", "configs/bind-oom.ini",
+		"configs/weighted-interleave.xml",
+		"configs/bind-oom.ini",
 		"configs/bind-oom.xml",
 	};
-	struct vm_config *ini_c = malloc(sizeof(*ini_c));
+	struct config *ini_c = malloc(sizeof(*ini_c));
 	size_t i;
 
 	ck_assert_ptr_nonnull(ini_c);
 	/* each INI and its XML twin describe the same VM */
 	for (i = 0; i < ARRAY_SIZE(files); i += 2) {
 		config_init(ini_c);
-		ck_assert_msg(config_parse_file(ini_c, files[i], err,
-						sizeof(err)) == 0 &&
-				      config_validate(ini_c, err,
-						      sizeof(err)) == 0,
-			      "%s", err);
+		ck_assert_msg(
+			config_parse_file(ini_c, files[i], err, sizeof(err)) ==
+					0 &&
+				config_validate(ini_c, err, sizeof(err)) == 0,
+			"%s", err);
 		reset();
 		ck_assert_msg(config_parse_file(c, files[i + 1], err,
 						sizeof(err)) == 0 &&

@@ -10,18 +10,18 @@
 
 #include "vmm/config.h"
 
-static void print_config(const char *path, const struct vm_config *c)
+static void print_config(const char *path, const struct config *c)
 {
 	char b[32], b2[32];
 	unsigned int i, j, v;
 
-	printf("%s: %s RAM, %u vCPUs, %u nodes, granule %s, image '%s'\n",
-	       path, config_fmt_size(b, sizeof(b), c->ram_size), c->nr_vcpus,
+	printf("%s: %s RAM, %u vCPUs, %u nodes, granule %s, image '%s'\n", path,
+	       config_fmt_size(b, sizeof(b), c->ram_size), c->nr_vcpus,
 	       c->topo.nr_nodes, config_fmt_size(b2, sizeof(b2), c->granule),
 	       c->image);
 	for (i = 0; i < c->topo.nr_nodes; i++) {
-		printf("  node %u: %s, vcpus 0x%llx, host 0x%llx, dist",
-		       i, config_fmt_size(b, sizeof(b), c->topo.node_mem[i]),
+		printf("  node %u: %s, vcpus 0x%llx, host 0x%llx, dist", i,
+		       config_fmt_size(b, sizeof(b), c->topo.node_mem[i]),
 		       (unsigned long long)c->node_cpus[i],
 		       (unsigned long long)c->topo.host_nodes[i]);
 		for (j = 0; j < c->topo.nr_nodes; j++)
@@ -43,7 +43,7 @@ static void print_config(const char *path, const struct vm_config *c)
 
 int main(int argc, char **argv)
 {
-	struct vm_config *c = malloc(sizeof(*c));
+	struct config *c = malloc(sizeof(*c));
 	char err[CONFIG_ERR_LEN];
 	bool quiet = false;
 	int i, bad = 0;

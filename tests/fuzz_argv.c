@@ -12,13 +12,13 @@
 
 #include "tests/fuzz_config.h"
 
-#define MAX_ARGS	64
+#define MAX_ARGS 64
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct vm_config c;
+	static struct config c;
 	char err[CONFIG_ERR_LEN] = "";
 	char *argv[MAX_ARGS + 2], *buf, *p, *end;
 	int argc = 0, ret;

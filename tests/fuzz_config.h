@@ -18,14 +18,14 @@ static void fuzz_quiet(void *arg, const char *msg)
 		__builtin_trap();
 }
 
-static void fuzz_init(struct vm_config *c)
+static void fuzz_init(struct config *c)
 {
 	config_init(c);
 	c->warn = fuzz_quiet;
 }
 
 /* @ret: what the parser returned; @err: its message */
-static void fuzz_check(const struct vm_config *c, int ret, const char *err)
+static void fuzz_check(const struct config *c, int ret, const char *err)
 {
 	const struct numa_topology *t = &c->topo;
 	uint64_t sum = 0;

@@ -12,7 +12,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct vm_config c;
+	static struct config c;
 	char err[CONFIG_ERR_LEN] = "";
 	int ret;
 

@@ -21,7 +21,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct vm_config c;
+	static struct config c;
 	char err[CONFIG_ERR_LEN] = "";
 	int ret;
 

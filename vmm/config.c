@@ -30,7 +30,7 @@ static int __printf(3, 4) fail(char *err, size_t len, const char *fmt, ...)
 	return -EINVAL;
 }
 
-void config_init(struct vm_config *c)
+void config_init(struct config *c)
 {
 	unsigned int i;
 
@@ -49,7 +49,7 @@ void config_init(struct vm_config *c)
 	snprintf(c->where.host_pol, CONFIG_ORIGIN_LEN, "default");
 }
 
-void config_warn(const struct vm_config *c, const char *fmt, ...)
+void config_warn(const struct config *c, const char *fmt, ...)
 {
 	char msg[CONFIG_ERR_LEN];
 	va_list ap;
@@ -409,7 +409,7 @@ int config_parse_oom(const char *s, enum config_oom *out, char *err,
 
 /* ---- building ----------------------------------------------------------- */
 
-int config_declare_node(struct vm_config *c, unsigned int id,
+int config_declare_node(struct config *c, unsigned int id,
 			const char *origin, char *err, size_t len)
 {
 	if (id >= NUMA_MAX_NODES)
@@ -423,7 +423,7 @@ int config_declare_node(struct vm_config *c, unsigned int id,
 	return 0;
 }
 
-int config_set_vcpu_policy(struct vm_config *c, uint64_t vcpus,
+int config_set_vcpu_policy(struct config *c, uint64_t vcpus,
 			   const struct mpol_spec *spec, const char *origin,
 			   char *err, size_t len)
 {
@@ -445,7 +445,7 @@ int config_set_vcpu_policy(struct vm_config *c, uint64_t vcpus,
 	return 0;
 }
 
-int config_add_range(struct vm_config *c, gpa_t start, uint64_t size,
+int config_add_range(struct config *c, gpa_t start, uint64_t size,
 		     const struct mpol_spec *spec, const char *origin, char *err,
 		     size_t len)
 {
@@ -563,7 +563,7 @@ static int check_spec(const struct mpol_spec *s, unsigned int nr_nodes,
 }
 
 /* Fill the defaults that depend on what was configured */
-static int validate_defaults(struct vm_config *c, char *err, size_t len)
+static int validate_defaults(struct config *c, char *err, size_t len)
 {
 	unsigned int i, n = c->topo.nr_nodes;
 	uint64_t sum = 0, cpus = 0;
@@ -609,7 +609,7 @@ static int validate_defaults(struct vm_config *c, char *err, size_t len)
 }
 
 /* Before the RAM checks: a bad node size is the real culprit */
-static int validate_node_sizes(const struct vm_config *c, char *err,
+static int validate_node_sizes(const struct config *c, char *err,
 			       size_t len)
 {
 	const struct numa_topology *t = &c->topo;
@@ -633,7 +633,7 @@ static int validate_node_sizes(const struct vm_config *c, char *err,
 	return 0;
 }
 
-static int validate_nodes(struct vm_config *c, char *err, size_t len)
+static int validate_nodes(struct config *c, char *err, size_t len)
 {
 	struct numa_topology *t = &c->topo;
 	uint64_t sum = 0, seen = 0;
@@ -748,7 +748,7 @@ static int validate_nodes(struct vm_config *c, char *err, size_t len)
 	return 0;
 }
 
-static void swap_ranges(struct vm_config *c, unsigned int a, unsigned int b)
+static void swap_ranges(struct config *c, unsigned int a, unsigned int b)
 {
 	struct config_range r = c->ranges[a];
 	char o[CONFIG_ORIGIN_LEN];
@@ -760,7 +760,7 @@ static void swap_ranges(struct vm_config *c, unsigned int a, unsigned int b)
 	memcpy(c->where.range[b], o, sizeof(o));
 }
 
-static int validate_policies(struct vm_config *c, char *err, size_t len)
+static int validate_policies(struct config *c, char *err, size_t len)
 {
 	nodemask_t mem = 0;
 	unsigned int i, j, v;
@@ -834,7 +834,7 @@ static int validate_policies(struct vm_config *c, char *err, size_t len)
 	return 0;
 }
 
-int config_validate(struct vm_config *c, char *err, size_t len)
+int config_validate(struct config *c, char *err, size_t len)
 {
 	char b1[32], b2[32];
 	bool implicit;
@@ -908,7 +908,7 @@ static bool looks_like_xml(const char *buf, size_t size)
 	return i < size && buf[i] == '<';
 }
 
-int config_parse_file(struct vm_config *c, const char *path, char *err,
+int config_parse_file(struct config *c, const char *path, char *err,
 		      size_t len)
 {
 	struct stat st;
@@ -990,8 +990,10 @@ void config_usage(FILE *f, const char *prog)
 		"  --thp, --no-thp      transparent huge pages for the pools\n"
 		"  --oom stop|wait      on OOM: stop the VM, or park the vCPU\n"
 		"  --socket PATH        stats/control socket\n"
+		"  -v, --verbose        more messages (repeatable)\n"
 		"  -h, --help           this help\n"
-		"Options override the config file whatever their order.\n",
+		"Options take one or two dashes, and --opt=value or --opt value;\n"
+		"they override the config file whatever their order.\n",
 		prog ? prog : "numavm");
 }
 
@@ -1009,6 +1011,7 @@ enum opt_kind {
 	OPT_SOCKET,
 	OPT_HELP,
 	OPT_APPEND,
+	OPT_VERBOSE,
 };
 
 struct opt {
@@ -1033,6 +1036,8 @@ static const struct opt opts[] = {
 	{ "--no-thp", OPT_NO_THP, false },
 	{ "--oom", OPT_OOM, true },
 	{ "--socket", OPT_SOCKET, true },
+	{ "-v", OPT_VERBOSE, false },
+	{ "--verbose", OPT_VERBOSE, false },
 	{ "-h", OPT_HELP, false },
 	{ "--help", OPT_HELP, false },
 };
@@ -1046,7 +1051,7 @@ static const struct opt *next_opt(int argc, char **argv, int *i,
 				  bool *positional_only, const char **arg,
 				  char *err, size_t len, int *bad)
 {
-	const char *w = argv[*i], *eq;
+	const char *w = argv[*i], *eq, *name;
 	size_t n;
 	unsigned int k;
 
@@ -1061,10 +1066,14 @@ static const struct opt *next_opt(int argc, char **argv, int *i,
 		*arg = NULL;
 		return NULL;
 	}
-	eq = strncmp(w, "--", 2) ? NULL : strchr(w, '=');
-	n = eq ? (size_t)(eq - w) : strlen(w);
+	/* one or two dashes, like QEMU and getopt_long_only() */
+	name = w + (w[1] == '-' ? 2 : 1);
+	eq = strchr(name, '=');
+	n = eq ? (size_t)(eq - name) : strlen(name);
 	for (k = 0; k < ARRAY_SIZE(opts); k++) {
-		if (strlen(opts[k].name) != n || strncmp(opts[k].name, w, n))
+		const char *o = opts[k].name + (opts[k].name[1] == '-' ? 2 : 1);
+
+		if (strlen(o) != n || strncmp(o, name, n))
 			continue;
 		if (!opts[k].arg) {
 			if (eq) {
@@ -1090,7 +1099,7 @@ static const struct opt *next_opt(int argc, char **argv, int *i,
 	return NULL;
 }
 
-static int apply_opt(struct vm_config *c, struct config_qemu *q,
+static int apply_opt(struct config *c, struct config_qemu *q,
 		     const struct opt *o, const char *arg, char *err,
 		     size_t len)
 {
@@ -1122,6 +1131,9 @@ static int apply_opt(struct vm_config *c, struct config_qemu *q,
 			c->fault_around = u;
 		snprintf(c->where.fault_around, CONFIG_ORIGIN_LEN,
 			 "command line: --fault-around %.64s", arg);
+		break;
+	case OPT_VERBOSE:
+		c->verbose++;
 		break;
 	case OPT_PREALLOC:
 	case OPT_NO_PREALLOC:
@@ -1159,7 +1171,7 @@ static int apply_opt(struct vm_config *c, struct config_qemu *q,
 	return 0;
 }
 
-int config_parse_argv(struct vm_config *c, int argc, char **argv, char *err,
+int config_parse_argv(struct config *c, int argc, char **argv, char *err,
 		      size_t len)
 {
 	const char *config = NULL, *guest = NULL, *arg;

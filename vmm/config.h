@@ -11,7 +11,7 @@
  *
  * Typical use (vmm/main.c):
  *
- *	struct vm_config *c = malloc(sizeof(*c));
+ *	struct config *c = malloc(sizeof(*c));
  *	char err[CONFIG_ERR_LEN];
  *	int ret;
  *
@@ -20,6 +20,9 @@
  *	if (ret == CONFIG_HELP) { config_usage(stdout, argv[0]); exit(0); }
  *	if (ret < 0) { fprintf(stderr, "numavm: %s\n", err); exit(2); }
  *	... c is complete and validated; c->topo is ready for numa/ ...
+ *
+ * (struct vm_config in vmm/vm.h is something else: the few parameters
+ * vm_init() takes, which main.c fills from this struct config.)
  *
  * The struct holds no pointers to heap memory: it may be copied, and there is
  * nothing to free.  Nothing here is thread-safe; parse once at startup.
@@ -81,7 +84,7 @@ struct config_origins {
 /* Receives each warning (one line, no newline); NULL prints to stderr. */
 typedef void (*config_warn_fn)(void *arg, const char *msg);
 
-struct vm_config {
+struct config {
 	/* [machine] */
 	uint64_t ram_size;		/* bytes; 0 until set (see defaults) */
 	unsigned int nr_vcpus;		/* 0 until set */
@@ -120,6 +123,8 @@ struct vm_config {
 	/* [socket] */
 	char socket[CONFIG_SOCKET_MAX];	/* stats/control socket, "" = none */
 
+	unsigned int verbose;		/* number of -v on the command line */
+
 	config_warn_fn warn;		/* set after config_init() if wanted */
 	void *warn_arg;
 
@@ -127,7 +132,7 @@ struct vm_config {
 };
 
 /* config_init - every field to its default; no warning callback. */
-void config_init(struct vm_config *c);
+void config_init(struct config *c);
 
 /*
  * config_parse_argv - parse the whole numavm command line into @c (which
@@ -141,7 +146,8 @@ void config_init(struct vm_config *c);
  * -object memory-backend-ram (a -numa node on the command line replaces the
  * file's whole topology), -append CMDLINE.  numavm options: --timeout SEC, --granule SIZE,
  * --fault-around PAGES, --prealloc/--no-prealloc, --thp/--no-thp,
- * --oom stop|wait, --socket PATH, -h/--help; "--opt=value" works too.
+ * --oom stop|wait, --socket PATH, -v/--verbose, -h/--help.  Every option
+ * takes one or two dashes (-smp, --smp), and "--opt=value" works too.
  * GUEST (at most one) is the guest image and overrides the file's.
  * argv[0] is skipped.  Ends with config_validate().
  *
@@ -150,7 +156,7 @@ void config_init(struct vm_config *c);
  * -ENOMEM with a one-line message in @err naming the file and line, XML
  * element or argument at fault and what is wrong.  No VM is created.
  */
-int config_parse_argv(struct vm_config *c, int argc, char **argv, char *err,
+int config_parse_argv(struct config *c, int argc, char **argv, char *err,
 		      size_t len) __must_check;
 
 /* Print the command line synopsis to @f. */
@@ -162,7 +168,7 @@ void config_usage(FILE *f, const char *prog);
  * Does not validate (the command line may still change @c).  Returns 0, or
  * -errno with "path:line: ..." in @err; @c may be partly filled on error.
  */
-int config_parse_file(struct vm_config *c, const char *path, char *err,
+int config_parse_file(struct config *c, const char *path, char *err,
 		      size_t len) __must_check;
 
 /*
@@ -170,9 +176,9 @@ int config_parse_file(struct vm_config *c, const char *path, char *err,
  * be NUL-terminated) named @name in messages.  Same contract as
  * config_parse_file().  Exposed for the tests and the fuzzers.
  */
-int config_parse_ini(struct vm_config *c, const char *name, const char *buf,
+int config_parse_ini(struct config *c, const char *name, const char *buf,
 		     size_t size, char *err, size_t len) __must_check;
-int config_parse_xml(struct vm_config *c, const char *name, const char *buf,
+int config_parse_xml(struct config *c, const char *name, const char *buf,
 		     size_t size, char *err, size_t len) __must_check;
 
 /*
@@ -183,11 +189,11 @@ int config_parse_xml(struct vm_config *c, const char *name, const char *buf,
  * Returns 0 or -EINVAL with "command line: -numa 'node,...': ..." in @err.
  */
 struct config_qemu;
-int config_parse_qemu(struct config_qemu *q, struct vm_config *c,
+int config_parse_qemu(struct config_qemu *q, struct config *c,
 		      const char *opt, const char *arg, char *err,
 		      size_t len) __must_check;
 struct config_qemu *config_qemu_new(void) __must_check;
-int config_qemu_finish(struct config_qemu *q, struct vm_config *c, char *err,
+int config_qemu_finish(struct config_qemu *q, struct config *c, char *err,
 		       size_t len) __must_check;
 void config_qemu_free(struct config_qemu *q);
 
@@ -200,7 +206,7 @@ void config_qemu_free(struct config_qemu *q);
  * with the first problem, prefixed by where the item came from.
  * The policy engine (numa/mpol_create()) checks policies again at start.
  */
-int config_validate(struct vm_config *c, char *err, size_t len) __must_check;
+int config_validate(struct config *c, char *err, size_t len) __must_check;
 
 /*
  * Helpers shared by the three parsers; each returns 0 or -EINVAL with a
@@ -247,13 +253,13 @@ const char *config_mode_name(enum mpol_mode mode);
  * vCPU of @vcpus the policy @spec, failing if one already has one.
  * Return 0 or -EINVAL with a message in @err.
  */
-int config_declare_node(struct vm_config *c, unsigned int id,
+int config_declare_node(struct config *c, unsigned int id,
 			const char *origin, char *err, size_t len);
-int config_set_vcpu_policy(struct vm_config *c, uint64_t vcpus,
+int config_set_vcpu_policy(struct config *c, uint64_t vcpus,
 			   const struct mpol_spec *spec, const char *origin,
 			   char *err, size_t len);
 /* Append a range policy; -ENOSPC beyond CONFIG_MAX_RANGES. */
-int config_add_range(struct vm_config *c, gpa_t start, uint64_t size,
+int config_add_range(struct config *c, gpa_t start, uint64_t size,
 		     const struct mpol_spec *spec, const char *origin, char *err,
 		     size_t len);
 
@@ -261,7 +267,7 @@ int config_add_range(struct vm_config *c, gpa_t start, uint64_t size,
 const char *config_fmt_size(char *buf, size_t len, uint64_t bytes);
 
 /* Report a warning through c->warn (or to stderr). */
-void config_warn(const struct vm_config *c, const char *fmt, ...)
+void config_warn(const struct config *c, const char *fmt, ...)
 	__printf(2, 3);
 
 #endif /* NUMAVM_VMM_CONFIG_H */

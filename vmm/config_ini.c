@@ -63,7 +63,7 @@ struct ini_key {
 };
 
 struct ini_state {
-	struct vm_config *c;
+	struct config *c;
 	const char *name;
 	const char *buf;
 	size_t size, pos;
@@ -224,7 +224,7 @@ static void origin(struct ini_state *s, char *buf, int line)
 static int ini_machine(struct ini_state *s, const char *sec, const char *key,
 		       const char *val)
 {
-	struct vm_config *c = s->c;
+	struct config *c = s->c;
 	char msg[CONFIG_ERR_LEN];
 	uint32_t u;
 
@@ -265,7 +265,7 @@ static int ini_machine(struct ini_state *s, const char *sec, const char *key,
 static int ini_node(struct ini_state *s, const char *sec, const char *arg,
 		    const char *key, const char *val)
 {
-	struct vm_config *c = s->c;
+	struct config *c = s->c;
 	char msg[CONFIG_ERR_LEN], org[CONFIG_ORIGIN_LEN];
 	struct ini_node *in;
 	uint64_t m;
@@ -458,7 +458,7 @@ static int ini_policy(struct ini_state *s, enum ini_pol_kind kind,
 static int ini_memory(struct ini_state *s, const char *sec, const char *key,
 		      const char *val)
 {
-	struct vm_config *c = s->c;
+	struct config *c = s->c;
 	char msg[CONFIG_ERR_LEN];
 	uint32_t u;
 
@@ -537,7 +537,7 @@ unknown:
 /* After the whole file: what needs every section seen */
 static int ini_finish(struct ini_state *s)
 {
-	struct vm_config *c = s->c;
+	struct config *c = s->c;
 	char msg[CONFIG_ERR_LEN], org[CONFIG_ORIGIN_LEN];
 	unsigned int i;
 
@@ -588,7 +588,7 @@ static int ini_finish(struct ini_state *s)
 	return 0;
 }
 
-int config_parse_ini(struct vm_config *c, const char *name, const char *buf,
+int config_parse_ini(struct config *c, const char *name, const char *buf,
 		     size_t size, char *err, size_t len)
 {
 	struct ini_state *s;

@@ -121,7 +121,7 @@ static int parse_onoff(const char *s, bool *out)
 	return config_parse_bool(s, out, msg, sizeof(msg));
 }
 
-static int qemu_m(struct vm_config *c, const char *arg, struct qemu_opts *o,
+static int qemu_m(struct config *c, const char *arg, struct qemu_opts *o,
 		  char *err, size_t len)
 {
 	char msg[CONFIG_ERR_LEN];
@@ -157,7 +157,7 @@ static int qemu_m(struct vm_config *c, const char *arg, struct qemu_opts *o,
 	return 0;
 }
 
-static int qemu_smp(struct vm_config *c, const char *arg, struct qemu_opts *o,
+static int qemu_smp(struct config *c, const char *arg, struct qemu_opts *o,
 		    char *err, size_t len)
 {
 	static const char *const topo[] = { "sockets", "dies", "clusters",
@@ -448,7 +448,7 @@ void config_qemu_free(struct config_qemu *q)
 	free(q);
 }
 
-int config_parse_qemu(struct config_qemu *q, struct vm_config *c,
+int config_parse_qemu(struct config_qemu *q, struct config *c,
 		      const char *opt, const char *arg, char *err, size_t len)
 {
 	struct qemu_opts *o;
@@ -487,7 +487,7 @@ out:
 }
 
 /* Nodes given on the command line replace the file's topology */
-static int qemu_nodes(struct config_qemu *q, struct vm_config *c, char *err,
+static int qemu_nodes(struct config_qemu *q, struct config *c, char *err,
 		      size_t len)
 {
 	unsigned int i, j, nr_mem = 0, nr_dev = 0;
@@ -546,7 +546,7 @@ static int qemu_nodes(struct config_qemu *q, struct vm_config *c, char *err,
 	return 0;
 }
 
-int config_qemu_finish(struct config_qemu *q, struct vm_config *c, char *err,
+int config_qemu_finish(struct config_qemu *q, struct config *c, char *err,
 		       size_t len)
 {
 	unsigned int i;

@@ -27,7 +27,7 @@
 #define XML_MAX_WARN	64
 
 struct xml_state {
-	struct vm_config *c;
+	struct config *c;
 	const char *name;
 	char *err;
 	size_t len;
@@ -296,7 +296,7 @@ static int xml_cell(struct xml_state *s, xmlNode *n, unsigned int index)
 {
 	static const char *const ok[] = { "id", "cpus", "memory", "unit",
 					  NULL };
-	struct vm_config *c = s->c;
+	struct config *c = s->c;
 	char val[256], unit[16], msg[CONFIG_ERR_LEN];
 	char org[CONFIG_ORIGIN_LEN];
 	uint32_t id = index;
@@ -416,7 +416,7 @@ static int xml_numatune(struct xml_state *s, xmlNode *tune)
 					      NULL };
 	static const char *const ok_node[] = { "cellid", "mode", "nodeset",
 					       NULL };
-	struct vm_config *c = s->c;
+	struct config *c = s->c;
 	char val[32], msg[CONFIG_ERR_LEN];
 	xmlNode *n, *global = NULL;
 	enum mpol_mode mode;
@@ -497,7 +497,7 @@ static int xml_numatune(struct xml_state *s, xmlNode *tune)
 
 static int xml_os(struct xml_state *s, xmlNode *os)
 {
-	struct vm_config *c = s->c;
+	struct config *c = s->c;
 	char val[CONFIG_PATH_MAX + 1];
 	xmlNode *n;
 
@@ -563,7 +563,7 @@ static int xml_numavm_memory(struct xml_state *s, xmlNode *n)
 {
 	static const char *const ok[] = { "granularity", "fault-around",
 					  "prealloc", "thp", "oom", NULL };
-	struct vm_config *c = s->c;
+	struct config *c = s->c;
 	char val[64], msg[CONFIG_ERR_LEN];
 	uint32_t u;
 
@@ -636,7 +636,7 @@ static int xml_numavm(struct xml_state *s, xmlNode *cfg)
 					      "weights", "flags", NULL };
 	static const char *const ok_host[] = { "mode", "nodes", "weights",
 					       "flags", NULL };
-	struct vm_config *c = s->c;
+	struct config *c = s->c;
 	char val[256], msg[CONFIG_ERR_LEN], org[CONFIG_ORIGIN_LEN];
 	struct mpol_spec spec;
 	uint32_t u;
@@ -790,7 +790,7 @@ static int xml_domain(struct xml_state *s, xmlNode *root)
 	return 0;
 }
 
-int config_parse_xml(struct vm_config *c, const char *name, const char *buf,
+int config_parse_xml(struct config *c, const char *name, const char *buf,
 		     size_t size, char *err, size_t len)
 {
 	struct xml_state *s;

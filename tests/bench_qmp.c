@@ -31,9 +31,9 @@
 #include "vmm/pool.h"
 #endif
 
-#define NR_ALLOCATORS	2
-#define OPS_PER_THREAD	3000000
-#define NR_CLIENTS	4
+#define NR_ALLOCATORS 2
+#define OPS_PER_THREAD 3000000
+#define NR_CLIENTS 4
 
 static struct numa_vm *nv;
 static char sock[128];
@@ -64,7 +64,7 @@ static void *allocator(void *arg)
 
 struct poller {
 	pthread_t th;
-	unsigned int hz;	/* 0: flat out */
+	unsigned int hz; /* 0: flat out */
 	long polls;
 };
 
@@ -82,7 +82,7 @@ static int read_line(int fd, char *buf, size_t len, size_t *have)
 			return 0;
 		}
 		if (*have == len)
-			*have = 0;	/* a long line: only its end matters */
+			*have = 0; /* a long line: only its end matters */
 		n = recv(fd, buf + *have, len - *have, 0);
 		if (n <= 0)
 			return -1;
@@ -108,7 +108,8 @@ static void *poll_thread(void *arg)
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
 		return NULL;
 	if (read_line(fd, buf, sizeof(buf), &have) ||
-	    send(fd, "{\"execute\":\"qmp_capabilities\"}\n", 31, MSG_NOSIGNAL) != 31 ||
+	    send(fd, "{\"execute\":\"qmp_capabilities\"}\n", 31,
+		 MSG_NOSIGNAL) != 31 ||
 	    read_line(fd, buf, sizeof(buf), &have))
 		goto out;
 	while (!stop_polling) {
@@ -202,10 +203,11 @@ static const struct {
  * drifts), after one discarded warm-up run; the best time of each case
  * counts.  Returns the total operations done.
  */
-#define ROUNDS	5
+#define ROUNDS 5
 static uint64_t run_cases(const char *unit, double per)
 {
-	double best[ARRAY_SIZE(cases)] = { 0 }, bpolls[ARRAY_SIZE(cases)] = { 0 };
+	double best[ARRAY_SIZE(cases)] = { 0 },
+	       bpolls[ARRAY_SIZE(cases)] = { 0 };
 	double secs, polls;
 	uint64_t total = 0;
 	unsigned int i;
@@ -233,8 +235,8 @@ static uint64_t run_cases(const char *unit, double per)
 }
 
 #ifndef BENCH_QMP_NO_FAULT_PATH
-#define FP_MIB		32
-#define MiB		(1UL << 20)
+#define FP_MIB 32
+#define MiB (1UL << 20)
 
 static struct fault_ctx *fp_ctx;
 static char *fp_guest;
@@ -293,8 +295,10 @@ static int bench_fault_path(void)
 	nv = numa_vm_create(&t, bases, err, sizeof(err));
 	if (!nv)
 		return 1;
-	if (numa_set_vcpu_policy(nv, 0, &(struct mpol_spec){
-			.mode = MPOL_INTERLEAVE, .nodes = 3 }, err, sizeof(err)))
+	if (numa_set_vcpu_policy(
+		    nv, 0,
+		    &(struct mpol_spec){ .mode = MPOL_INTERLEAVE, .nodes = 3 },
+		    err, sizeof(err)))
 		return 1;
 	map = mmap(NULL, FP_MIB * MiB + 2 * MiB, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -319,17 +323,18 @@ static int bench_fault_path(void)
 	qmp_fault_set_server(&fb, srv);
 	printf("\nbench_qmp: fault path, 1 vCPU thread touching %d MiB (4 KiB "
 	       "granule, 1 handler), interleave over 2 nodes, then free-range; "
-	       "clients poll as above\n", FP_MIB);
+	       "clients poll as above\n",
+	       FP_MIB);
 	workload = fault_workload;
 	done = run_cases("ns/fault", FP_MIB * MiB / PAGE_SIZE);
 	fault_get_stats(fp_ctx, FAULT_ALL, &st);
 	printf("counters: faults %llu, granules placed %llu, pages freed %llu, "
 	       "numastat allocations %llu: %s\n",
 	       (unsigned long long)st.faults, (unsigned long long)st.granules,
-	       (unsigned long long)done,
-	       (unsigned long long)numastat_total(),
-	       st.granules == done && numastat_total() == done ?
-	       "no lost counts" : "MISMATCH");
+	       (unsigned long long)done, (unsigned long long)numastat_total(),
+	       st.granules == done && numastat_total() == done
+		       ? "no lost counts"
+		       : "MISMATCH");
 	qmp_fault_set_server(&fb, NULL);
 	qmp_server_stop(srv);
 	fault_ctx_destroy(fp_ctx);
@@ -360,8 +365,10 @@ int main(void)
 		return 1;
 	}
 	/* vCPU 0 interleaves (round robin), vCPU 1 allocates locally */
-	if (numa_set_vcpu_policy(nv, 0, &(struct mpol_spec){
-			.mode = MPOL_INTERLEAVE, .nodes = 3 }, err, sizeof(err)))
+	if (numa_set_vcpu_policy(
+		    nv, 0,
+		    &(struct mpol_spec){ .mode = MPOL_INTERLEAVE, .nodes = 3 },
+		    err, sizeof(err)))
 		return 1;
 	qmp_numa_backend_init(&nb, nv, NULL);
 	snprintf(sock, sizeof(sock), "/tmp/bench_qmp.%d.sock", (int)getpid());
@@ -375,8 +382,7 @@ int main(void)
 	workload = alloc_workload;
 	expect = run_cases("ns/alloc+free", OPS_PER_THREAD);
 	printf("counters: numastat total %llu, allocations made %llu: %s\n",
-	       (unsigned long long)numastat_total(),
-	       (unsigned long long)expect,
+	       (unsigned long long)numastat_total(), (unsigned long long)expect,
 	       numastat_total() == expect ? "no lost counts" : "MISMATCH");
 	qmp_server_stop(srv);
 	numa_vm_destroy(nv);

@@ -37,9 +37,9 @@
 #include "vmm/qmp.h"
 #include "vmm/qmp_cmds.h"
 
-#define NODE_PAGES	1024			/* 4 MiB per node */
-#define GUEST_PAGES	4096			/* 16 MiB of guest addresses */
-#define TIMEOUT_MS	5000
+#define NODE_PAGES 1024 /* 4 MiB per node */
+#define GUEST_PAGES 4096 /* 16 MiB of guest addresses */
+#define TIMEOUT_MS 5000
 
 /* ---- the test VM ---- */
 
@@ -47,7 +47,7 @@ static struct numa_vm *nv;
 static struct qmp_numa_backend nb;
 static struct qmp_server *srv;
 static char dir[64], sock[128];
-static signed char placed[GUEST_PAGES];		/* node + 1, 0 = unbacked */
+static signed char placed[GUEST_PAGES]; /* node + 1, 0 = unbacked */
 static struct qmp_faults fake_faults;
 
 static int t_node_of(void *opaque, gpa_t gpa)
@@ -118,7 +118,7 @@ static void teardown(void)
 {
 	qmp_server_stop(srv);
 	srv = NULL;
-	ck_assert_int_eq(access(sock, F_OK), -1);	/* removed on exit */
+	ck_assert_int_eq(access(sock, F_OK), -1); /* removed on exit */
 	rmdir(dir);
 	numa_vm_destroy(nv);
 	nv = NULL;
@@ -230,8 +230,8 @@ static struct json_object *cl_exec(struct cl *c, const char *req,
 	cl_send(c, req);
 	cl_send(c, "\n");
 	r = cl_reply(c);
-	ck_assert_msg(json_object_object_get_ex(r, "return", &ret),
-		      "%s -> %s", req, json_object_to_json_string(r));
+	ck_assert_msg(json_object_object_get_ex(r, "return", &ret), "%s -> %s",
+		      req, json_object_to_json_string(r));
 	*out = r;
 	return ret;
 }
@@ -293,21 +293,28 @@ START_TEST(test_negotiation_and_ids)
 	ck_assert(json_object_object_get_ex(r, "QMP", NULL));
 	json_object_put(r);
 	/* nothing but qmp_capabilities before negotiation */
-	cl_error(&c, "{\"execute\": \"query-numastat\"}", "CommandNotFound", &r);
+	cl_error(&c, "{\"execute\": \"query-numastat\"}", "CommandNotFound",
+		 &r);
 	json_object_put(r);
-	cl_exec(&c, "{\"execute\": \"qmp_capabilities\", \"id\": \"cap-1\"}", &r);
+	cl_exec(&c, "{\"execute\": \"qmp_capabilities\", \"id\": \"cap-1\"}",
+		&r);
 	ck_assert(json_object_object_get_ex(r, "id", &v));
 	ck_assert_str_eq(json_object_get_string(v), "cap-1");
 	json_object_put(r);
-	cl_error(&c, "{\"execute\": \"qmp_capabilities\"}", "CommandNotFound", &r);
+	cl_error(&c, "{\"execute\": \"qmp_capabilities\"}", "CommandNotFound",
+		 &r);
 	json_object_put(r);
 	/* ids of any type are echoed */
-	cl_exec(&c, "{\"execute\": \"query-commands\", \"id\": {\"n\": [1, 2]}}", &r);
+	cl_exec(&c,
+		"{\"execute\": \"query-commands\", \"id\": {\"n\": [1, 2]}}",
+		&r);
 	ck_assert(json_object_object_get_ex(r, "id", &v));
-	ck_assert_str_eq(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN),
-			 "{\"n\":[1,2]}");
+	ck_assert_str_eq(
+		json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN),
+		"{\"n\":[1,2]}");
 	json_object_put(r);
-	cl_error(&c, "{\"execute\": \"query-nothing\", \"id\": 7}", "CommandNotFound", &r);
+	cl_error(&c, "{\"execute\": \"query-nothing\", \"id\": 7}",
+		 "CommandNotFound", &r);
 	ck_assert(json_object_object_get_ex(r, "id", &v));
 	ck_assert_int_eq(json_object_get_int(v), 7);
 	json_object_put(r);
@@ -323,8 +330,11 @@ START_TEST(test_numastat_interleave)
 	int i, cnt[2] = { 0, 0 };
 
 	cl_open(&c);
-	cl_exec(&c, "{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": 0,"
-		    " \"policy\": {\"mode\": \"interleave\", \"nodes\": [0, 1]}}}", &r);
+	cl_exec(&c,
+		"{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": "
+		"0,"
+		" \"policy\": {\"mode\": \"interleave\", \"nodes\": [0, 1]}}}",
+		&r);
 	json_object_put(r);
 	for (i = 0; i < 10; i++) {
 		ck_assert_int_eq(t_alloc(0, (gpa_t)i * PAGE_SIZE, &pg), 0);
@@ -335,7 +345,8 @@ START_TEST(test_numastat_interleave)
 	ck_assert_int_eq(cnt[1], 5);
 	/* vCPU 1 (home node 1), default policy: 3 local pages */
 	for (i = 0; i < 3; i++) {
-		ck_assert_int_eq(t_alloc(1, (gpa_t)(100 + i) * PAGE_SIZE, &pg), 0);
+		ck_assert_int_eq(t_alloc(1, (gpa_t)(100 + i) * PAGE_SIZE, &pg),
+				 0);
 		ck_assert_uint_eq(pg.node, 1);
 	}
 
@@ -350,10 +361,10 @@ START_TEST(test_numastat_interleave)
 	ck_assert_uint_eq(u64(n1, "numa_hit"), 8);
 	ck_assert_uint_eq(u64(n0, "numa_miss"), 0);
 	ck_assert_uint_eq(u64(n1, "numa_foreign"), 0);
-	ck_assert_uint_eq(u64(n0, "local_node"), 5);	/* vCPU 0's node-0 pages */
+	ck_assert_uint_eq(u64(n0, "local_node"), 5); /* vCPU 0's node-0 pages */
 	ck_assert_uint_eq(u64(n0, "other_node"), 0);
-	ck_assert_uint_eq(u64(n1, "local_node"), 3);	/* vCPU 1's pages */
-	ck_assert_uint_eq(u64(n1, "other_node"), 5);	/* vCPU 0's node-1 pages */
+	ck_assert_uint_eq(u64(n1, "local_node"), 3); /* vCPU 1's pages */
+	ck_assert_uint_eq(u64(n1, "other_node"), 5); /* vCPU 0's node-1 pages */
 	ck_assert_uint_eq(u64(n0, "pages_used"), 5);
 	ck_assert_uint_eq(u64(n1, "pages_used"), 8);
 	ck_assert_uint_eq(u64(n0, "pages_free"), NODE_PAGES - 5);
@@ -368,8 +379,9 @@ START_TEST(test_numastat_interleave)
 	ck_assert_uint_eq(json_object_get_uint64(idx(v, 0)), 5);
 	ck_assert_uint_eq(json_object_get_uint64(idx(v, 1)), 5);
 	ck_assert(json_object_object_get_ex(n0, "policy", &v));
-	ck_assert_str_eq(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN),
-			 "{\"mode\":\"interleave\",\"nodes\":[0,1],\"flags\":[]}");
+	ck_assert_str_eq(
+		json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN),
+		"{\"mode\":\"interleave\",\"nodes\":[0,1],\"flags\":[]}");
 	n1 = idx(ret, 1);
 	ck_assert_uint_eq(u64(n1, "home-node"), 1);
 	ck_assert_uint_eq(u64(n1, "faults"), 3);
@@ -391,46 +403,67 @@ START_TEST(test_set_vcpu_policy_runtime)
 
 	cl_open(&c);
 	ck_assert_int_eq(t_alloc(1, 0, &pg), 0);
-	ck_assert_uint_eq(pg.node, 1);		/* default: home node */
-	cl_exec(&c, "{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": 1,"
-		    " \"policy\": {\"mode\": \"bind\", \"nodes\": [0]}}}", &r);
+	ck_assert_uint_eq(pg.node, 1); /* default: home node */
+	cl_exec(&c,
+		"{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": "
+		"1,"
+		" \"policy\": {\"mode\": \"bind\", \"nodes\": [0]}}}",
+		&r);
 	json_object_put(r);
 	ck_assert_int_eq(t_alloc(1, PAGE_SIZE, &pg), 0);
 	ck_assert_uint_eq(pg.node, 0);
 	/* weighted interleave 3:1 */
-	cl_exec(&c, "{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": 1,"
-		    " \"policy\": {\"mode\": \"weighted-interleave\", \"nodes\": [0, 1],"
-		    " \"weights\": [3, 1]}}}", &r);
+	cl_exec(&c,
+		"{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": "
+		"1,"
+		" \"policy\": {\"mode\": \"weighted-interleave\", \"nodes\": "
+		"[0, 1],"
+		" \"weights\": [3, 1]}}}",
+		&r);
 	json_object_put(r);
 	for (i = 0; i < 8; i++) {
-		ck_assert_int_eq(t_alloc(1, (gpa_t)(10 + i) * PAGE_SIZE, &pg), 0);
+		ck_assert_int_eq(t_alloc(1, (gpa_t)(10 + i) * PAGE_SIZE, &pg),
+				 0);
 		cnt[pg.node]++;
 	}
 	ck_assert_int_eq(cnt[0], 6);
 	ck_assert_int_eq(cnt[1], 2);
 
 	/* the engine's validation: unknown node, empty bind, bad flags */
-	desc = cl_error(&c, "{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": 1,"
-			    " \"policy\": {\"mode\": \"bind\", \"nodes\": [5]}}}",
+	desc = cl_error(&c,
+			"{\"execute\": \"set-vcpu-policy\", \"arguments\": "
+			"{\"vcpu\": 1,"
+			" \"policy\": {\"mode\": \"bind\", \"nodes\": [5]}}}",
 			"GenericError", &r);
 	ck_assert_str_ne(desc, "");
 	json_object_put(r);
-	cl_error(&c, "{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": 1,"
-		     " \"policy\": {\"mode\": \"bind\", \"nodes\": []}}}", "GenericError", &r);
+	cl_error(&c,
+		 "{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": "
+		 "1,"
+		 " \"policy\": {\"mode\": \"bind\", \"nodes\": []}}}",
+		 "GenericError", &r);
 	json_object_put(r);
-	cl_error(&c, "{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": 1,"
-		     " \"policy\": {\"mode\": \"local\", \"nodes\": [0],"
-		     " \"flags\": [\"static-nodes\", \"relative-nodes\"]}}}", "GenericError", &r);
+	cl_error(&c,
+		 "{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": "
+		 "1,"
+		 " \"policy\": {\"mode\": \"local\", \"nodes\": [0],"
+		 " \"flags\": [\"static-nodes\", \"relative-nodes\"]}}}",
+		 "GenericError", &r);
 	json_object_put(r);
-	cl_error(&c, "{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": 2,"
-		     " \"policy\": {\"mode\": \"local\"}}}", "GenericError", &r);
+	cl_error(&c,
+		 "{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": "
+		 "2,"
+		 " \"policy\": {\"mode\": \"local\"}}}",
+		 "GenericError", &r);
 	json_object_put(r);
 	/* unchanged after the refusals */
 	ret = cl_exec(&c, "{\"execute\": \"query-vcpus\"}", &r);
 	ck_assert(json_object_object_get_ex(idx(ret, 1), "policy", &v));
-	ck_assert_str_eq(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN),
-			 "{\"mode\":\"weighted-interleave\",\"nodes\":[0,1],\"flags\":[],"
-			 "\"weights\":[3,1]}");
+	ck_assert_str_eq(
+		json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN),
+		"{\"mode\":\"weighted-interleave\",\"nodes\":[0,1],\"flags\":[]"
+		","
+		"\"weights\":[3,1]}");
 	json_object_put(r);
 	cl_close(&c);
 }
@@ -445,13 +478,19 @@ START_TEST(test_range_policy_and_placement)
 
 	cl_open(&c);
 	/* bind [64 KiB, 96 KiB) to node 1; vCPU 0 (home 0) faults around it */
-	cl_exec(&c, "{\"execute\": \"set-range-policy\", \"arguments\": {\"start\": 65536,"
-		    " \"size\": 32768, \"policy\": {\"mode\": \"bind\", \"nodes\": [1]}}}", &r);
+	cl_exec(&c,
+		"{\"execute\": \"set-range-policy\", \"arguments\": "
+		"{\"start\": 65536,"
+		" \"size\": 32768, \"policy\": {\"mode\": \"bind\", \"nodes\": "
+		"[1]}}}",
+		&r);
 	json_object_put(r);
 	for (i = 14; i < 26; i++)
 		ck_assert_int_eq(t_alloc(0, (gpa_t)i * PAGE_SIZE, &pg), 0);
-	ret = cl_exec(&c, "{\"execute\": \"query-placement\", \"arguments\":"
-			  " {\"start\": 49152, \"end\": 114688}}", &r);
+	ret = cl_exec(&c,
+		      "{\"execute\": \"query-placement\", \"arguments\":"
+		      " {\"start\": 49152, \"end\": 114688}}",
+		      &r);
 	/* pages 12-13 unbacked, 14-15 node 0, 16-23 node 1, 24-25 node 0, 26-27 unbacked */
 	ck_assert(json_object_object_get_ex(ret, "runs", &runs));
 	ck_assert_uint_eq(json_object_array_length(runs), 5);
@@ -473,36 +512,54 @@ START_TEST(test_range_policy_and_placement)
 	ck_assert_uint_eq(u64(idx(ranges, 0), "start"), 65536);
 	ck_assert_uint_eq(u64(idx(ranges, 0), "end"), 98304);
 	ck_assert(json_object_object_get_ex(idx(ranges, 0), "policy", &v));
-	ck_assert_str_eq(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN),
-			 "{\"mode\":\"bind\",\"nodes\":[1],\"flags\":[]}");
+	ck_assert_str_eq(
+		json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN),
+		"{\"mode\":\"bind\",\"nodes\":[1],\"flags\":[]}");
 	json_object_put(r);
 
 	/* a single page, then outside guest RAM */
-	ret = cl_exec(&c, "{\"execute\": \"query-placement\", \"arguments\": {\"start\": 70000}}", &r);
+	ret = cl_exec(&c,
+		      "{\"execute\": \"query-placement\", \"arguments\": "
+		      "{\"start\": 70000}}",
+		      &r);
 	ck_assert(json_object_object_get_ex(ret, "runs", &runs));
 	ck_assert_uint_eq(json_object_array_length(runs), 1);
 	ck_assert_uint_eq(u64(idx(runs, 0), "node"), 1);
 	json_object_put(r);
-	cl_error(&c, "{\"execute\": \"query-placement\", \"arguments\": {\"start\": 1099511627776}}",
+	cl_error(&c,
+		 "{\"execute\": \"query-placement\", \"arguments\": "
+		 "{\"start\": 1099511627776}}",
 		 "GenericError", &r);
 	json_object_put(r);
 	/* engine validation of ranges: unaligned, empty */
-	cl_error(&c, "{\"execute\": \"set-range-policy\", \"arguments\": {\"start\": 100,"
-		     " \"size\": 4096, \"policy\": {\"mode\": \"bind\", \"nodes\": [1]}}}",
+	cl_error(&c,
+		 "{\"execute\": \"set-range-policy\", \"arguments\": "
+		 "{\"start\": 100,"
+		 " \"size\": 4096, \"policy\": {\"mode\": \"bind\", \"nodes\": "
+		 "[1]}}}",
 		 "GenericError", &r);
 	json_object_put(r);
-	cl_error(&c, "{\"execute\": \"set-range-policy\", \"arguments\": {\"start\": 0,"
-		     " \"size\": 0, \"policy\": {\"mode\": \"bind\", \"nodes\": [1]}}}",
+	cl_error(&c,
+		 "{\"execute\": \"set-range-policy\", \"arguments\": "
+		 "{\"start\": 0,"
+		 " \"size\": 0, \"policy\": {\"mode\": \"bind\", \"nodes\": "
+		 "[1]}}}",
 		 "GenericError", &r);
 	json_object_put(r);
 	/* removal with default */
-	cl_exec(&c, "{\"execute\": \"set-range-policy\", \"arguments\": {\"start\": 65536,"
-		    " \"size\": 32768, \"policy\": {\"mode\": \"default\"}}}", &r);
+	cl_exec(&c,
+		"{\"execute\": \"set-range-policy\", \"arguments\": "
+		"{\"start\": 65536,"
+		" \"size\": 32768, \"policy\": {\"mode\": \"default\"}}}",
+		&r);
 	json_object_put(r);
 	ck_assert_int_eq(t_alloc(0, 30 * PAGE_SIZE, &pg), 0);
 	ck_assert_uint_eq(pg.node, 0);
-	ret = cl_exec(&c, "{\"execute\": \"query-placement\", \"arguments\": {\"start\": 65536,"
-			  " \"end\": 98304}}", &r);
+	ret = cl_exec(&c,
+		      "{\"execute\": \"query-placement\", \"arguments\": "
+		      "{\"start\": 65536,"
+		      " \"end\": 98304}}",
+		      &r);
 	ck_assert(json_object_object_get_ex(ret, "ranges", &ranges));
 	ck_assert_uint_eq(json_object_array_length(ranges), 0);
 	json_object_put(r);
@@ -531,7 +588,8 @@ START_TEST(test_buddyinfo_zoneinfo)
 		ck_assert(json_object_object_get_ex(idx(ret, n), "free", &fr));
 		ck_assert_uint_eq(json_object_array_length(fr), MAX_ORDER);
 		for (o = 0; o < MAX_ORDER; o++)
-			ck_assert_uint_eq(json_object_get_uint64(idx(fr, o)), bi.nr_free[o]);
+			ck_assert_uint_eq(json_object_get_uint64(idx(fr, o)),
+					  bi.nr_free[o]);
 	}
 	json_object_put(r);
 	ret = cl_exec(&c, "{\"execute\": \"query-zoneinfo\"}", &r);
@@ -604,9 +662,12 @@ START_TEST(test_events_oom_watermark)
 	ck_assert_int_eq(cl_connect_raw(&idle), 0);
 	json_object_put(cl_read(&idle, TIMEOUT_MS));
 
-	ck_assert_int_eq(numa_set_vcpu_policy(nv, 1, &(struct mpol_spec){
-				.mode = MPOL_BIND, .nodes = 1U << 1 }, err,
-				sizeof(err)), 0);
+	ck_assert_int_eq(
+		numa_set_vcpu_policy(nv, 1,
+				     &(struct mpol_spec){ .mode = MPOL_BIND,
+							  .nodes = 1U << 1 },
+				     err, sizeof(err)),
+		0);
 	buddy_get_info(numa_node_buddy(nv, 1), &bi);
 	ck_assert_uint_gt(bi.wmark_low, bi.wmark_min);
 	/* drain node 1 until bind fails: free sinks past low, then min */
@@ -639,14 +700,16 @@ START_TEST(test_events_oom_watermark)
 
 		while (nwm < 2 || !oomev) {
 			ev = cl_read(&c, TIMEOUT_MS);
-			ck_assert_msg(ev, "missing events (%u watermark, oom %d)",
+			ck_assert_msg(ev,
+				      "missing events (%u watermark, oom %d)",
 				      nwm, !!oomev);
 			ck_assert(json_object_object_get_ex(ev, "event", &v));
 			if (!strcmp(json_object_get_string(v), "OOM")) {
 				ck_assert_ptr_null(oomev);
 				oomev = ev;
 			} else {
-				ck_assert_str_eq(json_object_get_string(v), "WATERMARK");
+				ck_assert_str_eq(json_object_get_string(v),
+						 "WATERMARK");
 				ck_assert_uint_lt(nwm, 2);
 				wm[nwm++] = ev;
 			}
@@ -669,10 +732,13 @@ START_TEST(test_events_oom_watermark)
 		ck_assert_int_eq(u64(d, "vcpu"), 1);
 		ck_assert_uint_eq(u64(d, "gpa"), (gpa_t)nr * PAGE_SIZE);
 		ck_assert(json_object_object_get_ex(d, "policy", &v));
-		ck_assert_str_eq(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN),
-				 "{\"mode\":\"bind\",\"nodes\":[1],\"flags\":[]}");
+		ck_assert_str_eq(
+			json_object_to_json_string_ext(v,
+						       JSON_C_TO_STRING_PLAIN),
+			"{\"mode\":\"bind\",\"nodes\":[1],\"flags\":[]}");
 		ck_assert(json_object_object_get_ex(d, "free", &v));
-		ck_assert_uint_eq(json_object_get_uint64(idx(v, 1)), oom.free[1]);
+		ck_assert_uint_eq(json_object_get_uint64(idx(v, 1)),
+				  oom.free[1]);
 		json_object_put(wm[0]);
 		json_object_put(wm[1]);
 		json_object_put(oomev);
@@ -722,63 +788,108 @@ START_TEST(test_bad_input)
 	json_object_put(r);
 	cl_error(&c, "{\"execute\": 5}", "GenericError", &r);
 	json_object_put(r);
-	cl_error(&c, "{\"execute\": \"query-numastat\", \"extra\": 1}", "GenericError", &r);
-	json_object_put(r);
-	cl_error(&c, "{\"execute\": \"query-numastat\", \"arguments\": [1]}", "GenericError", &r);
-	json_object_put(r);
-	cl_error(&c, "{\"execute\": \"query-numastat\", \"arguments\": {\"x\": 1}}",
+	cl_error(&c, "{\"execute\": \"query-numastat\", \"extra\": 1}",
 		 "GenericError", &r);
 	json_object_put(r);
-	cl_error(&c, "{\"execute\": \"no-such-command\"}", "CommandNotFound", &r);
+	cl_error(&c, "{\"execute\": \"query-numastat\", \"arguments\": [1]}",
+		 "GenericError", &r);
+	json_object_put(r);
+	cl_error(&c,
+		 "{\"execute\": \"query-numastat\", \"arguments\": {\"x\": 1}}",
+		 "GenericError", &r);
+	json_object_put(r);
+	cl_error(&c, "{\"execute\": \"no-such-command\"}", "CommandNotFound",
+		 &r);
 	json_object_put(r);
 	/* wrong argument types */
-	desc = cl_error(&c, "{\"execute\": \"query-placement\", \"arguments\": {\"start\": \"0\"}}",
+	desc = cl_error(&c,
+			"{\"execute\": \"query-placement\", \"arguments\": "
+			"{\"start\": \"0\"}}",
 			"GenericError", &r);
 	ck_assert_ptr_nonnull(strstr(desc, "start"));
 	json_object_put(r);
-	cl_error(&c, "{\"execute\": \"query-placement\", \"arguments\": {\"start\": -4096}}",
+	cl_error(&c,
+		 "{\"execute\": \"query-placement\", \"arguments\": "
+		 "{\"start\": -4096}}",
 		 "GenericError", &r);
 	json_object_put(r);
-	cl_error(&c, "{\"execute\": \"query-placement\", \"arguments\": {\"start\": 1.5}}",
+	cl_error(&c,
+		 "{\"execute\": \"query-placement\", \"arguments\": "
+		 "{\"start\": 1.5}}",
 		 "GenericError", &r);
 	json_object_put(r);
-	cl_error(&c, "{\"execute\": \"query-placement\", \"arguments\": {}}", "GenericError", &r);
-	json_object_put(r);
-	cl_error(&c, "{\"execute\": \"query-placement\", \"arguments\": {\"start\": 8192, \"end\": 4096}}",
+	cl_error(&c, "{\"execute\": \"query-placement\", \"arguments\": {}}",
 		 "GenericError", &r);
 	json_object_put(r);
-	cl_error(&c, "{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": true,"
-		     " \"policy\": {\"mode\": \"local\"}}}", "GenericError", &r);
-	json_object_put(r);
-	cl_error(&c, "{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": 0,"
-		     " \"policy\": \"bind\"}}", "GenericError", &r);
-	json_object_put(r);
-	cl_error(&c, "{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": 0,"
-		     " \"policy\": {\"mode\": \"sideways\"}}}", "GenericError", &r);
-	json_object_put(r);
-	cl_error(&c, "{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": 0,"
-		     " \"policy\": {\"mode\": \"bind\", \"nodes\": \"0-1\"}}}", "GenericError", &r);
-	json_object_put(r);
-	cl_error(&c, "{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": 0,"
-		     " \"policy\": {\"mode\": \"bind\", \"nodes\": [0, 0]}}}", "GenericError", &r);
-	json_object_put(r);
-	cl_error(&c, "{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": 0,"
-		     " \"policy\": {\"mode\": \"bind\", \"nodes\": [99]}}}", "GenericError", &r);
-	json_object_put(r);
-	cl_error(&c, "{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": 0,"
-		     " \"policy\": {\"mode\": \"weighted-interleave\", \"nodes\": [0, 1],"
-		     " \"weights\": [1]}}}", "GenericError", &r);
-	json_object_put(r);
-	cl_error(&c, "{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": 0,"
-		     " \"policy\": {\"mode\": \"weighted-interleave\", \"nodes\": [0, 1],"
-		     " \"weights\": [1, 256]}}}", "GenericError", &r);
-	json_object_put(r);
-	cl_error(&c, "{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": 0,"
-		     " \"policy\": {\"mode\": \"bind\", \"nodes\": [0], \"flags\": [\"fast\"]}}}",
+	cl_error(&c,
+		 "{\"execute\": \"query-placement\", \"arguments\": "
+		 "{\"start\": 8192, \"end\": 4096}}",
 		 "GenericError", &r);
 	json_object_put(r);
-	cl_error(&c, "{\"execute\": \"set-range-policy\", \"arguments\": {\"start\": 0,"
-		     " \"policy\": {\"mode\": \"local\"}}}", "GenericError", &r);
+	cl_error(&c,
+		 "{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": "
+		 "true,"
+		 " \"policy\": {\"mode\": \"local\"}}}",
+		 "GenericError", &r);
+	json_object_put(r);
+	cl_error(&c,
+		 "{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": "
+		 "0,"
+		 " \"policy\": \"bind\"}}",
+		 "GenericError", &r);
+	json_object_put(r);
+	cl_error(&c,
+		 "{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": "
+		 "0,"
+		 " \"policy\": {\"mode\": \"sideways\"}}}",
+		 "GenericError", &r);
+	json_object_put(r);
+	cl_error(&c,
+		 "{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": "
+		 "0,"
+		 " \"policy\": {\"mode\": \"bind\", \"nodes\": \"0-1\"}}}",
+		 "GenericError", &r);
+	json_object_put(r);
+	cl_error(&c,
+		 "{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": "
+		 "0,"
+		 " \"policy\": {\"mode\": \"bind\", \"nodes\": [0, 0]}}}",
+		 "GenericError", &r);
+	json_object_put(r);
+	cl_error(&c,
+		 "{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": "
+		 "0,"
+		 " \"policy\": {\"mode\": \"bind\", \"nodes\": [99]}}}",
+		 "GenericError", &r);
+	json_object_put(r);
+	cl_error(&c,
+		 "{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": "
+		 "0,"
+		 " \"policy\": {\"mode\": \"weighted-interleave\", \"nodes\": "
+		 "[0, 1],"
+		 " \"weights\": [1]}}}",
+		 "GenericError", &r);
+	json_object_put(r);
+	cl_error(&c,
+		 "{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": "
+		 "0,"
+		 " \"policy\": {\"mode\": \"weighted-interleave\", \"nodes\": "
+		 "[0, 1],"
+		 " \"weights\": [1, 256]}}}",
+		 "GenericError", &r);
+	json_object_put(r);
+	cl_error(&c,
+		 "{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": "
+		 "0,"
+		 " \"policy\": {\"mode\": \"bind\", \"nodes\": [0], \"flags\": "
+		 "[\"fast\"]}}}",
+		 "GenericError", &r);
+	json_object_put(r);
+	cl_error(&c,
+		 "{\"execute\": \"set-range-policy\", \"arguments\": "
+		 "{\"start\": 0,"
+		 " \"policy\": {\"mode\": \"local\"}}}",
+		 "GenericError", &r);
 	json_object_put(r);
 	/* garbage, then a good request on the next line: resynchronised */
 	cl_send(&c, "}}}} nonsense\n");
@@ -794,7 +905,8 @@ END_TEST
 
 START_TEST(test_framing)
 {
-	static const char req[] = "{\"execute\": \"query-commands\", \"id\": 1}";
+	static const char req[] =
+		"{\"execute\": \"query-commands\", \"id\": 1}";
 	struct json_object *r, *v;
 	struct cl c;
 	size_t i;
@@ -820,7 +932,8 @@ START_TEST(test_framing)
 		r = cl_reply(&c);
 		ck_assert(json_object_object_get_ex(r, "id", &v));
 		ck_assert_int_eq(json_object_get_int(v), id);
-		ck_assert(json_object_object_get_ex(r, id == 2 ? "error" : "return", NULL));
+		ck_assert(json_object_object_get_ex(
+			r, id == 2 ? "error" : "return", NULL));
 		json_object_put(r);
 	}
 	cl_close(&c);
@@ -848,7 +961,7 @@ START_TEST(test_oversized_request)
 	ck_assert(json_object_object_get_ex(e, "desc", &v));
 	ck_assert_ptr_nonnull(strstr(json_object_get_string(v), "larger than"));
 	json_object_put(r);
-	ck_assert_ptr_null(cl_read(&c, TIMEOUT_MS));	/* then disconnected */
+	ck_assert_ptr_null(cl_read(&c, TIMEOUT_MS)); /* then disconnected */
 	cl_close(&c);
 	/* a request just under the limit is fine */
 	cl_open(&c2);
@@ -856,7 +969,8 @@ START_TEST(test_oversized_request)
 	strcpy(big, "{\"execute\": \"query-numastat\", \"id\": \"");
 	n = QMP_DEFAULT_MAX_REQUEST - strlen(big) - 8;
 	memset(big + strlen(big), 'B', n);
-	strcpy(big + strlen("{\"execute\": \"query-numastat\", \"id\": \"") + n, "\"}\n");
+	strcpy(big + strlen("{\"execute\": \"query-numastat\", \"id\": \"") + n,
+	       "\"}\n");
 	cl_send(&c2, big);
 	free(big);
 	r = cl_reply(&c2);
@@ -881,7 +995,7 @@ START_TEST(test_half_closed)
 	r = cl_reply(&c);
 	ck_assert(json_object_object_get_ex(r, "return", NULL));
 	json_object_put(r);
-	ck_assert_ptr_null(cl_read(&c, TIMEOUT_MS));	/* then closed */
+	ck_assert_ptr_null(cl_read(&c, TIMEOUT_MS)); /* then closed */
 	cl_close(&c);
 	/* and a client that vanishes mid-request */
 	cl_open(&c);
@@ -920,7 +1034,8 @@ START_TEST(test_too_many_clients)
 	ck_assert_ptr_nonnull(r);
 	ck_assert(json_object_object_get_ex(r, "error", &e));
 	ck_assert(json_object_object_get_ex(e, "desc", &v));
-	ck_assert_ptr_nonnull(strstr(json_object_get_string(v), "too many clients"));
+	ck_assert_ptr_nonnull(
+		strstr(json_object_get_string(v), "too many clients"));
 	json_object_put(r);
 	ck_assert_ptr_null(cl_read(&c[4], TIMEOUT_MS));
 	cl_close(&c[4]);
@@ -975,12 +1090,13 @@ START_TEST(test_slow_client)
 			cl_exec(&fast, "{\"execute\": \"query-numastat\"}", &r);
 			json_object_put(r);
 		} else if (n < 0) {
-			gone = true;	/* EPIPE / ECONNRESET: disconnected */
+			gone = true; /* EPIPE / ECONNRESET: disconnected */
 		} else {
 			sent++;
 		}
 		clock_gettime(CLOCK_MONOTONIC, &t1);
-		ck_assert_msg(t1.tv_sec - t0.tv_sec < 20, "slow client never dropped");
+		ck_assert_msg(t1.tv_sec - t0.tv_sec < 20,
+			      "slow client never dropped");
 		if (!gone) {
 			qmp_server_get_stats(srv, &st);
 			gone = st.disconnected_slow > 0 && sent > 1000;
@@ -1067,9 +1183,14 @@ START_TEST(test_consistent_snapshots)
 	void *res;
 
 	for (k = 0; k < 2; k++)
-		ck_assert_int_eq(numa_set_vcpu_policy(nv, k, &(struct mpol_spec){
-					.mode = k ? MPOL_INTERLEAVE : MPOL_PREFERRED,
-					.nodes = k ? 3 : 2 }, err, sizeof(err)), 0);
+		ck_assert_int_eq(
+			numa_set_vcpu_policy(
+				nv, k,
+				&(struct mpol_spec){ .mode = k ? MPOL_INTERLEAVE
+							       : MPOL_PREFERRED,
+						     .nodes = k ? 3 : 2 },
+				err, sizeof(err)),
+			0);
 	cl_open(&c);
 	for (k = 0; k < 2; k++)
 		pthread_create(&th[k], NULL, alloc_thread, (void *)(long)k);
@@ -1101,10 +1222,14 @@ START_TEST(test_consistent_snapshots)
 	}
 	/* no lost counts */
 	ret = cl_exec(&c, "{\"execute\": \"query-numastat\"}", &r);
-	ck_assert_uint_eq(u64(idx(ret, 0), "numa_hit") + u64(idx(ret, 1), "numa_hit") +
-			  u64(idx(ret, 0), "numa_miss") + u64(idx(ret, 1), "numa_miss"),
+	ck_assert_uint_eq(u64(idx(ret, 0), "numa_hit") +
+				  u64(idx(ret, 1), "numa_hit") +
+				  u64(idx(ret, 0), "numa_miss") +
+				  u64(idx(ret, 1), "numa_miss"),
 			  allocs);
-	ck_assert_uint_eq(u64(idx(ret, 0), "pages_used") + u64(idx(ret, 1), "pages_used"), 0);
+	ck_assert_uint_eq(u64(idx(ret, 0), "pages_used") +
+				  u64(idx(ret, 1), "pages_used"),
+			  0);
 	json_object_put(r);
 	cl_close(&c);
 }
@@ -1159,7 +1284,9 @@ START_TEST(test_numavmctl)
 	FILE *ev;
 
 	find_ctl();
-	ck_assert_int_eq(run_ctl("set-policy vcpu 0 interleave 0-1", out, sizeof(out)), 0);
+	ck_assert_int_eq(
+		run_ctl("set-policy vcpu 0 interleave 0-1", out, sizeof(out)),
+		0);
 	for (i = 0; i < 10; i++) {
 		ck_assert_int_eq(t_alloc(0, (gpa_t)i * PAGE_SIZE, &pg), 0);
 		cnt[pg.node]++;
@@ -1167,14 +1294,17 @@ START_TEST(test_numavmctl)
 	ck_assert_int_eq(cnt[0], 5);
 
 	ck_assert_int_eq(run_ctl("numastat", out, sizeof(out)), 0);
-	ck_assert_msg(strstr(out, "                           node0           node1\n"
-				  "numa_hit                       5               5\n"
-				  "numa_miss                      0               0\n"
-				  "numa_foreign                   0               0\n"
-				  "interleave_hit                 5               5\n"
-				  "local_node                     5               0\n"
-				  "other_node                     0               5\n") == out,
-		      "numastat output:\n%s", out);
+	ck_assert_msg(
+		strstr(out,
+		       "                           node0           node1\n"
+		       "numa_hit                       5               5\n"
+		       "numa_miss                      0               0\n"
+		       "numa_foreign                   0               0\n"
+		       "interleave_hit                 5               5\n"
+		       "local_node                     5               0\n"
+		       "other_node                     0               5\n") ==
+			out,
+		"numastat output:\n%s", out);
 
 	ck_assert_int_eq(run_ctl("buddyinfo", out, sizeof(out)), 0);
 	ck_assert_msg(!strncmp(out, "Node 0, zone   Normal ", 22), "%s", out);
@@ -1182,32 +1312,49 @@ START_TEST(test_numavmctl)
 
 	ck_assert_int_eq(run_ctl("zoneinfo", out, sizeof(out)), 0);
 	snprintf(line, sizeof(line), "  pages free     %d\n", NODE_PAGES - 5);
-	ck_assert_msg(strstr(out, "Node 0, zone   Normal\n") && strstr(out, line) &&
-		      strstr(out, "        managed  1024\n"),
+	ck_assert_msg(strstr(out, "Node 0, zone   Normal\n") &&
+			      strstr(out, line) &&
+			      strstr(out, "        managed  1024\n"),
 		      "%s", out);
 
 	ck_assert_int_eq(run_ctl("vcpus", out, sizeof(out)), 0);
 	ck_assert_msg(strstr(out, "interleave:0-1"), "%s", out);
 
 	ck_assert_int_eq(run_ctl("placement 0x0-0x3000", out, sizeof(out)), 0);
-	ck_assert_msg(strstr(out, "0x000000000000-0x000000001000  node0            1 pages\n"), "%s", out);
-	ck_assert_msg(strstr(out, "pages: node0=2 node1=1 unbacked=0"), "%s", out);
+	ck_assert_msg(strstr(out, "0x000000000000-0x000000001000  node0        "
+				  "    1 pages\n"),
+		      "%s", out);
+	ck_assert_msg(strstr(out, "pages: node0=2 node1=1 unbacked=0"), "%s",
+		      out);
 
-	ck_assert_int_eq(run_ctl("set-policy range 0x100000-0x110000 bind 1", out, sizeof(out)), 0);
+	ck_assert_int_eq(run_ctl("set-policy range 0x100000-0x110000 bind 1",
+				 out, sizeof(out)),
+			 0);
 	ck_assert_int_eq(t_alloc(0, 0x100000, &pg), 0);
 	ck_assert_uint_eq(pg.node, 1);
-	ck_assert_int_eq(run_ctl("placement 0x100000-0x102000", out, sizeof(out)), 0);
-	ck_assert_msg(strstr(out, "range 0x000000100000-0x000000110000  bind:1"), "%s", out);
+	ck_assert_int_eq(
+		run_ctl("placement 0x100000-0x102000", out, sizeof(out)), 0);
+	ck_assert_msg(
+		strstr(out, "range 0x000000100000-0x000000110000  bind:1"),
+		"%s", out);
 
 	/* refusals: exit status 1, nothing changed */
-	ck_assert_int_eq(run_ctl("set-policy vcpu 0 bind 7 2>/dev/null", out, sizeof(out)), 1);
-	ck_assert_int_eq(run_ctl("set-policy vcpu 0 sideways 0 2>/dev/null", out, sizeof(out)), 1);
+	ck_assert_int_eq(run_ctl("set-policy vcpu 0 bind 7 2>/dev/null", out,
+				 sizeof(out)),
+			 1);
+	ck_assert_int_eq(run_ctl("set-policy vcpu 0 sideways 0 2>/dev/null",
+				 out, sizeof(out)),
+			 1);
 	ck_assert_int_eq(run_ctl("nonsense 2>/dev/null", out, sizeof(out)), 2);
 
 	ck_assert_int_eq(run_ctl("--json numastat", out, sizeof(out)), 0);
-	ck_assert_msg(!strncmp(out, "{\"return\":[{\"node\":0,\"numa_hit\":5,", 34), "%s", out);
+	ck_assert_msg(
+		!strncmp(out, "{\"return\":[{\"node\":0,\"numa_hit\":5,", 34),
+		"%s", out);
 
-	ck_assert_int_eq(run_ctl("--watch 0.05 --count 3 zoneinfo", out, sizeof(out)), 0);
+	ck_assert_int_eq(
+		run_ctl("--watch 0.05 --count 3 zoneinfo", out, sizeof(out)),
+		0);
 	{
 		char *p = out;
 		int n = 0;
@@ -1226,10 +1373,14 @@ START_TEST(test_numavmctl)
 	{
 		char cmd[PATH_MAX + 256];
 		struct qmp_server_stats st;
-		struct qmp_oom oom = { .vcpu = 0, .gpa = 0x5000, .nr_nodes = 2,
-				       .policy = { .mode = MPOL_BIND, .nodes = 1 } };
+		struct qmp_oom oom = { .vcpu = 0,
+				       .gpa = 0x5000,
+				       .nr_nodes = 2,
+				       .policy = { .mode = MPOL_BIND,
+						   .nodes = 1 } };
 
-		snprintf(cmd, sizeof(cmd), "%s --socket %s --count 1 events", ctl, sock);
+		snprintf(cmd, sizeof(cmd), "%s --socket %s --count 1 events",
+			 ctl, sock);
 		qmp_server_get_stats(srv, &st);
 		ev = popen(cmd, "r");
 		ck_assert_ptr_nonnull(ev);
@@ -1244,7 +1395,8 @@ START_TEST(test_numavmctl)
 		}
 		qmp_event_oom(srv, &oom);
 		ck_assert_ptr_nonnull(fgets(line, sizeof(line), ev));
-		ck_assert_msg(strstr(line, "] OOM vcpu=0 gpa=0x5000 order=0 policy=bind:0 free=0,0"),
+		ck_assert_msg(strstr(line, "] OOM vcpu=0 gpa=0x5000 order=0 "
+					   "policy=bind:0 free=0,0"),
 			      "%s", line);
 		ck_assert_int_eq(pclose(ev), 0);
 	}
@@ -1254,8 +1406,8 @@ END_TEST
 #ifndef CHECK_QMP_NO_FAULT_PATH
 /* ---- the real fault path: host threads as vCPUs touching guest RAM ---- */
 
-#define MiB		(1UL << 20)
-#define FP_GUEST	(16 * MiB)
+#define MiB (1UL << 20)
+#define FP_GUEST (16 * MiB)
 
 static struct pool fp_pools[2];
 static struct fault_ctx *fp_ctx;
@@ -1279,7 +1431,8 @@ static void fp_setup(void)
 	for (n = 0; n < 2; n++) {
 		t.node_mem[n] = mib[n] * MiB;
 		snprintf(name, sizeof(name), "check-qmp-node%u", n);
-		r = pool_create(&fp_pools[n], name, mib[n] * MiB, 0, 0, err, sizeof(err));
+		r = pool_create(&fp_pools[n], name, mib[n] * MiB, 0, 0, err,
+				sizeof(err));
 		ck_assert_msg(!r, "pool_create: %s", err);
 		bases[n] = fp_pools[n].base;
 	}
@@ -1369,8 +1522,11 @@ START_TEST(test_fault_path_queries)
 	struct cl c;
 
 	cl_open(&c);
-	cl_exec(&c, "{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": 0,"
-		    " \"policy\": {\"mode\": \"interleave\", \"nodes\": [0, 1]}}}", &r);
+	cl_exec(&c,
+		"{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": "
+		"0,"
+		" \"policy\": {\"mode\": \"interleave\", \"nodes\": [0, 1]}}}",
+		&r);
 	json_object_put(r);
 	fp_run(&t, 0, 0, 64);
 	fp_wait(&t);
@@ -1381,14 +1537,17 @@ START_TEST(test_fault_path_queries)
 	ck_assert_uint_eq(u64(idx(ret, 0), "local_node"), 32);
 	ck_assert_uint_eq(u64(idx(ret, 1), "other_node"), 32);
 	json_object_put(r);
-	ret = cl_exec(&c, "{\"execute\": \"query-placement\", \"arguments\": {\"start\": 0,"
-			  " \"end\": 262144}}", &r);
+	ret = cl_exec(&c,
+		      "{\"execute\": \"query-placement\", \"arguments\": "
+		      "{\"start\": 0,"
+		      " \"end\": 262144}}",
+		      &r);
 	ck_assert(json_object_object_get_ex(ret, "pages", &v));
 	ck_assert_uint_eq(u64(v, "0"), 32);
 	ck_assert_uint_eq(u64(v, "1"), 32);
 	ck_assert_uint_eq(u64(ret, "unbacked"), 0);
 	ck_assert(json_object_object_get_ex(ret, "runs", &v));
-	ck_assert_uint_eq(json_object_array_length(v), 64);	/* alternating */
+	ck_assert_uint_eq(json_object_array_length(v), 64); /* alternating */
 	json_object_put(r);
 	ret = cl_exec(&c, "{\"execute\": \"query-faults\"}", &r);
 	ck_assert_uint_eq(u64(ret, "count"), 64);
@@ -1401,13 +1560,19 @@ START_TEST(test_fault_path_queries)
 	json_object_put(r);
 
 	/* policy changed at run time: the next faults follow it */
-	cl_exec(&c, "{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": 0,"
-		    " \"policy\": {\"mode\": \"bind\", \"nodes\": [1]}}}", &r);
+	cl_exec(&c,
+		"{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": "
+		"0,"
+		" \"policy\": {\"mode\": \"bind\", \"nodes\": [1]}}}",
+		&r);
 	json_object_put(r);
 	fp_run(&t, 0, 64, 16);
 	fp_wait(&t);
-	ret = cl_exec(&c, "{\"execute\": \"query-placement\", \"arguments\": {\"start\": 262144,"
-			  " \"end\": 327680}}", &r);
+	ret = cl_exec(&c,
+		      "{\"execute\": \"query-placement\", \"arguments\": "
+		      "{\"start\": 262144,"
+		      " \"end\": 327680}}",
+		      &r);
 	ck_assert(json_object_object_get_ex(ret, "runs", &v));
 	ck_assert_uint_eq(json_object_array_length(v), 1);
 	ck_assert_uint_eq(u64(idx(v, 0), "node"), 1);
@@ -1424,8 +1589,11 @@ START_TEST(test_fault_path_oom)
 	struct cl c;
 
 	cl_open(&c);
-	cl_exec(&c, "{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": 1,"
-		    " \"policy\": {\"mode\": \"bind\", \"nodes\": [1]}}}", &r);
+	cl_exec(&c,
+		"{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": "
+		"1,"
+		" \"policy\": {\"mode\": \"bind\", \"nodes\": [1]}}}",
+		&r);
 	json_object_put(r);
 	/* node 1 has 512 pages: the bound vCPU runs out and parks */
 	fp_run(&t, 1, 0, 600);
@@ -1436,7 +1604,8 @@ START_TEST(test_fault_path_oom)
 		ck_assert(json_object_object_get_ex(ev, "data", &d));
 		if (!strcmp(json_object_get_string(v), "WATERMARK")) {
 			ck_assert_uint_eq(u64(d, "node"), 1);
-			ck_assert(json_object_object_get_ex(d, "watermark", &v));
+			ck_assert(
+				json_object_object_get_ex(d, "watermark", &v));
 			low |= !strcmp(json_object_get_string(v), "low");
 			min |= !strcmp(json_object_get_string(v), "min");
 			json_object_put(ev);
@@ -1448,15 +1617,19 @@ START_TEST(test_fault_path_oom)
 	ck_assert_int_eq(u64(d, "vcpu"), 1);
 	ck_assert_uint_lt(u64(d, "gpa"), 600 * PAGE_SIZE);
 	ck_assert(json_object_object_get_ex(d, "policy", &v));
-	ck_assert_str_eq(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN),
-			 "{\"mode\":\"bind\",\"nodes\":[1],\"flags\":[]}");
+	ck_assert_str_eq(
+		json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN),
+		"{\"mode\":\"bind\",\"nodes\":[1],\"flags\":[]}");
 	json_object_put(ev);
 	ck_assert(!t.done);
 	ck_assert_uint_ge(fault_nr_parked(fp_ctx), 1);
 
 	/* widen the policy from the socket: the parked fault is retried */
-	cl_exec(&c, "{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": 1,"
-		    " \"policy\": {\"mode\": \"preferred\", \"nodes\": [1]}}}", &r);
+	cl_exec(&c,
+		"{\"execute\": \"set-vcpu-policy\", \"arguments\": {\"vcpu\": "
+		"1,"
+		" \"policy\": {\"mode\": \"preferred\", \"nodes\": [1]}}}",
+		&r);
 	json_object_put(r);
 	fp_wait(&t);
 	/* the crossings were seen too (possibly after the OOM) */

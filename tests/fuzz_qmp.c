@@ -54,8 +54,8 @@ struct fuzz_client {
 	unsigned int replies;
 };
 
-static int on_value(void *arg, enum qmp_read_status st,
-		    struct json_object *obj, const char *desc)
+static int on_value(void *arg, enum qmp_read_status st, struct json_object *obj,
+		    const char *desc)
 {
 	struct fuzz_client *c = arg;
 	struct json_object *reply;
@@ -67,7 +67,8 @@ static int on_value(void *arg, enum qmp_read_status st,
 		reply = qmp_error_reply("GenericError", "%s", desc);
 	}
 	if (reply)
-		(void)json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN);
+		(void)json_object_to_json_string_ext(reply,
+						     JSON_C_TO_STRING_PLAIN);
 	json_object_put(reply);
 	c->replies++;
 	return st == QMP_READ_TOO_BIG;
@@ -108,7 +109,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while (off < size) {
 		size_t n = size - off < step ? size - off : step;
 
-		if (qmp_reader_feed(r, (const char *)data + off, n, on_value, &c))
+		if (qmp_reader_feed(r, (const char *)data + off, n, on_value,
+				    &c))
 			break;
 		off += n;
 	}

@@ -26,6 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "numa/seqcount.h"
+
 struct numa_cpu {
 	/* written under nv->pol_lock, read by the owner */
 	unsigned int pol_seq;			/* odd while being written */
@@ -155,12 +157,14 @@ void numa_vm_destroy(struct numa_vm *nv)
 /* The vCPU's task policy, copied under its sequence count (owner only) */
 static void numa_read_task_policy(struct numa_cpu *c, struct mempolicy *pol)
 {
-	unsigned int seq;
+	unsigned int seq, spins = 0;
 
 	for (;;) {
 		seq = __atomic_load_n(&c->pol_seq, __ATOMIC_ACQUIRE);
-		if (seq & 1)
+		if (seq & 1) {
+			seqcount_relax(&spins);
 			continue;
+		}
 		*pol = c->pol;
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		if (__atomic_load_n(&c->pol_seq, __ATOMIC_RELAXED) == seq)

@@ -9,14 +9,18 @@
 
 #include <string.h>
 
+#include "numa/seqcount.h"
+
 void numastat_read(const struct numastat_cpu *c, struct numa_vcpu_stats *out)
 {
-	unsigned int seq;
+	unsigned int seq, spins = 0;
 
 	for (;;) {
 		seq = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE);
-		if (seq & 1)
+		if (seq & 1) {
+			seqcount_relax(&spins);
 			continue;
+		}
 		memcpy(out, &c->s, sizeof(*out));
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		if (__atomic_load_n(&c->seq, __ATOMIC_RELAXED) == seq)

@@ -21,12 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static inline void range_cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
-}
+#include "numa/seqcount.h"
 
 void range_init(struct range_tree *rt)
 {
@@ -161,7 +156,7 @@ out_unlock:
 bool range_lookup(const struct range_tree *rt, gpa_t gpa, unsigned int order,
 		  struct mempolicy *pol, uint64_t *ilx)
 {
-	unsigned int seq, nr, lo, hi, mid;
+	unsigned int seq, nr, lo, hi, mid, spins = 0;
 	const struct range_policy *r;
 	gpa_t start = 0, end = 0;
 	uint64_t pgoff = 0;
@@ -171,7 +166,7 @@ bool range_lookup(const struct range_tree *rt, gpa_t gpa, unsigned int order,
 	for (;;) {
 		seq = __atomic_load_n(&rt->seq, __ATOMIC_ACQUIRE);
 		if (seq & 1) {
-			range_cpu_relax();
+			seqcount_relax(&spins);
 			continue;
 		}
 		nr = __atomic_load_n(&rt->nr, __ATOMIC_RELAXED);

@@ -1112,6 +1112,42 @@ START_TEST(test_slow_client)
 }
 END_TEST
 
+static void linger_setup(void)
+{
+	struct qmp_config cfg = { .linger_ms = 200 };
+
+	signal(SIGPIPE, SIG_IGN);
+	vm_setup(&cfg);
+}
+
+/* A client that half-closes and never reads what it asked for */
+START_TEST(test_half_closed_never_reads)
+{
+	static const char req[] = "{\"execute\": \"query-vcpus\"}\n";
+	struct qmp_server_stats st;
+	struct cl c;
+	int i, rcv = 4096;
+
+	cl_open(&c);
+	setsockopt(c.fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+	/* ~700 KiB of replies: more than the socket holds, less than max_outbuf */
+	for (i = 0; i < 3000; i++)
+		cl_send(&c, req);
+	ck_assert_int_eq(shutdown(c.fd, SHUT_WR), 0);
+	for (i = 0; i < TIMEOUT_MS / 10; i++) {
+		qmp_server_get_stats(srv, &st);
+		if (st.clients == 0)
+			break;
+		usleep(10000);
+	}
+	ck_assert_uint_eq(st.clients, 0);
+	ck_assert_uint_eq(st.disconnected_slow, 1);
+	ck_assert_uint_eq(st.requests,
+			  3001); /* all read: not the outbuf limit */
+	cl_close(&c);
+}
+END_TEST
+
 /* ---- the socket file ---- */
 
 START_TEST(test_socket_file)
@@ -1675,6 +1711,12 @@ static Suite *qmp_suite(void)
 	tcase_set_timeout(tl, 60);
 	tcase_add_test(tl, test_too_many_clients);
 	tcase_add_test(tl, test_slow_client);
+	suite_add_tcase(s, tl);
+
+	tl = tcase_create("linger");
+	tcase_add_checked_fixture(tl, linger_setup, teardown);
+	tcase_set_timeout(tl, 60);
+	tcase_add_test(tl, test_half_closed_never_reads);
 	suite_add_tcase(s, tl);
 
 #ifndef CHECK_QMP_NO_FAULT_PATH

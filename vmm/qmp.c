@@ -31,7 +31,6 @@
 
 #define QMP_EVENT_RING	64
 #define QMP_READ_CHUNK	4096
-#define QMP_LINGER_MS	5000	/* a closing client gets this long to read its replies */
 
 /* ---- request reader ---- */
 
@@ -640,7 +639,8 @@ static void *server_thread(void *arg)
 				remove_client(s, i);
 			} else if (!c->linger_start) {
 				c->linger_start = now_ms();
-			} else if (now_ms() - c->linger_start > QMP_LINGER_MS) {
+			} else if (now_ms() - c->linger_start >
+				   (long)s->cfg.linger_ms) {
 				stat_inc(s, &s->st.disconnected_slow);
 				remove_client(s, i);
 			}
@@ -737,6 +737,8 @@ int qmp_server_start(const char *path, const struct qmp_backend *backend,
 		s->cfg.max_outbuf = QMP_DEFAULT_MAX_OUTBUF;
 	if (!s->cfg.wmark_interval_ms)
 		s->cfg.wmark_interval_ms = QMP_DEFAULT_WMARK_MS;
+	if (!s->cfg.linger_ms)
+		s->cfg.linger_ms = QMP_DEFAULT_LINGER_MS;
 	s->lfd = s->evfd = -1;
 	pthread_mutex_init(&s->ev_lock, NULL);
 	pthread_mutex_init(&s->st_lock, NULL);

@@ -165,12 +165,14 @@ struct qmp_config {
 	size_t max_request;		/* 64 KiB per JSON request */
 	size_t max_outbuf;		/* 1 MiB queued output per client */
 	unsigned int wmark_interval_ms;	/* 100: watermark sampling period */
+	unsigned int linger_ms;		/* 5000: a closing client's time to read its replies */
 };
 
 #define QMP_DEFAULT_MAX_CLIENTS		16
 #define QMP_DEFAULT_MAX_REQUEST		(64 * 1024)
 #define QMP_DEFAULT_MAX_OUTBUF		(1024 * 1024)
 #define QMP_DEFAULT_WMARK_MS		100
+#define QMP_DEFAULT_LINGER_MS		5000
 
 /* What an OOM event reports (docs/protocol.md, event OOM) */
 struct qmp_oom {

@@ -33,10 +33,10 @@
 #include "vmm/uffd.h"
 
 #ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE	23
+#define MADV_POPULATE_WRITE 23
 #endif
 
-#define MiB	(1UL << 20)
+#define MiB (1UL << 20)
 
 static double now_s(void)
 {
@@ -73,7 +73,7 @@ struct toucher {
 	char *p;
 	size_t len;
 	int cpu;
-	int vcpu;		/* registered with ctx if ctx */
+	int vcpu; /* registered with ctx if ctx */
 	struct fault_ctx *ctx;
 	pthread_t thread;
 	pthread_barrier_t *go;
@@ -101,8 +101,8 @@ static void *toucher_main(void *arg)
 /* ---- part 1: mechanisms ---- */
 
 enum mech { MECH_MAPFD, MECH_COPY, MECH_MOVE, NR_MECH };
-static const char *const mech_name[NR_MECH] = { "memfd MAP_FIXED", "UFFDIO_COPY",
-						"UFFDIO_MOVE" };
+static const char *const mech_name[NR_MECH] = { "memfd MAP_FIXED",
+						"UFFDIO_COPY", "UFFDIO_MOVE" };
 
 struct mech_run {
 	enum mech mech;
@@ -130,28 +130,30 @@ static void *mech_handler(void *arg)
 				r->err = n;
 				return NULL;
 			}
-			continue;	/* spin-poll free: measured as a blocking read below */
+			continue; /* spin-poll free: measured as a blocking read below */
 		}
 		for (i = 0; i < n; i++) {
 			size_t off = ((uintptr_t)msg[i].arg.pagefault.address -
-				      (uintptr_t)r->dst) & ~(r->gran - 1);
+				      (uintptr_t)r->dst) &
+				     ~(r->gran - 1);
 
 			switch (r->mech) {
 			case MECH_MAPFD:
-				ret = uffd_map_fd(r->dst + off, r->gran, r->pool.fd,
-						  (off_t)off, true);
+				ret = uffd_map_fd(r->dst + off, r->gran,
+						  r->pool.fd, (off_t)off, true);
 				if (!ret)
-					ret = uffd_wake(&r->u, r->dst + off, r->gran);
+					ret = uffd_wake(&r->u, r->dst + off,
+							r->gran);
 				break;
 			case MECH_COPY:
 				ret = uffd_copy(&r->u, r->dst + off,
-						(char *)r->pool.base + off, r->gran,
-						true);
+						(char *)r->pool.base + off,
+						r->gran, true);
 				break;
 			default:
 				ret = uffd_move(&r->u, r->dst + off,
-						(char *)r->pool.base + off, r->gran,
-						true);
+						(char *)r->pool.base + off,
+						r->gran, true);
 				break;
 			}
 			if (ret == -EEXIST) {
@@ -166,8 +168,8 @@ static void *mech_handler(void *arg)
 	return NULL;
 }
 
-static double bench_mech(enum mech m, size_t gran, int handler_cpu,
-			 size_t len, unsigned long *thp_kb)
+static double bench_mech(enum mech m, size_t gran, int handler_cpu, size_t len,
+			 unsigned long *thp_kb)
 {
 	struct mech_run r;
 	struct toucher t = { .cpu = 0 };
@@ -199,7 +201,8 @@ static double bench_mech(enum mech m, size_t gran, int handler_cpu,
 		madvise(r.dst, len, MADV_HUGEPAGE);
 	else
 		madvise(r.dst, len, MADV_NOHUGEPAGE);
-	if (uffd_open(&r.u, m == MECH_MOVE) || uffd_register(&r.u, r.dst, len)) {
+	if (uffd_open(&r.u, m == MECH_MOVE) ||
+	    uffd_register(&r.u, r.dst, len)) {
 		fprintf(stderr, "uffd setup failed\n");
 		return -1;
 	}
@@ -249,7 +252,8 @@ static void part1(size_t len)
 	unsigned int g, m;
 	double same, other;
 
-	printf("\n## mechanisms: us per 4 KiB page, %zu MiB touched by one thread on CPU 0\n",
+	printf("\n## mechanisms: us per 4 KiB page, %zu MiB touched by one "
+	       "thread on CPU 0\n",
 	       len >> 20);
 	printf("%-18s %8s %12s %12s %10s\n", "mechanism", "granule",
 	       "handler=CPU0", "handler=CPU1", "huge(KiB)");
@@ -397,7 +401,7 @@ static void bench_numavm(struct row *row, size_t len, unsigned int nv,
 	}
 	run_touchers(t, nv);
 	row->pps = touchers_pps(t, nv);
-	fault_stop(ctx);	/* joins: every histogram update is in */
+	fault_stop(ctx); /* joins: every histogram update is in */
 	fault_get_stats(ctx, FAULT_ALL, &st);
 	row->p50 = fault_hist_percentile(&st, 50);
 	row->p99 = fault_hist_percentile(&st, 99);
@@ -438,7 +442,8 @@ static void part2(size_t len, unsigned int nv)
 	rows[n].name = "(p2) pre-populated, THP";
 	bench_plain(&rows[n++], len, nv, true, true);
 
-	printf("\n## %u vCPU thread%s, %zu MiB, every 4 KiB page touched once\n",
+	printf("\n## %u vCPU thread%s, %zu MiB, every 4 KiB page touched "
+	       "once\n",
 	       nv, nv > 1 ? "s" : "", len >> 20);
 	printf("%-38s %10s %8s %8s %8s %10s %10s\n", "case", "pages/s",
 	       "us/page", "x/(b)", "x/(p)", "p50(us)", "p99(us)");
@@ -463,7 +468,8 @@ int main(void)
 		mib = 8;
 	mib &= ~1UL;
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	printf("# bench_fault: host threads as vCPUs (no KVM), %ld CPUs\n", ncpu);
+	printf("# bench_fault: host threads as vCPUs (no KVM), %ld CPUs\n",
+	       ncpu);
 	part1(mib > 16 ? 16 * MiB : mib * MiB);
 	part2(mib * MiB, 1);
 	if (ncpu >= 2)

@@ -23,18 +23,18 @@
 #include "vmm/pool.h"
 #include "vmm/uffd.h"
 
-#define MiB		(1UL << 20)
-#define TWAIT_S		20	/* generous: ASan on a shared 2-CPU machine */
+#define MiB (1UL << 20)
+#define TWAIT_S 20 /* generous: ASan on a shared 2-CPU machine */
 
 struct tvm {
 	struct numa_topology topo;
 	struct pool pools[NUMA_MAX_NODES];
 	struct numa_vm *nv;
-	char *map;		/* the mapping, 2 MiB aligned inside */
+	char *map; /* the mapping, 2 MiB aligned inside */
 	char *guest;
 	size_t size;
 	struct fault_ctx *ctx;
-	unsigned long free0[NUMA_MAX_NODES];	/* free pages at start */
+	unsigned long free0[NUMA_MAX_NODES]; /* free pages at start */
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -72,7 +72,8 @@ static unsigned int pool_flags(const struct fault_opts *o)
 {
 	if (o->mech != FAULT_MECH_MOVE)
 		return 0;
-	return POOL_ANON | (o->granule_shift == 21 ? POOL_PREALLOC | POOL_THP : 0);
+	return POOL_ANON |
+	       (o->granule_shift == 21 ? POOL_PREALLOC | POOL_THP : 0);
 }
 
 /*
@@ -96,7 +97,7 @@ static struct tvm *tvm_create(unsigned int nr_nodes, unsigned int nr_vcpus,
 	ck_assert_msg(ret == 0, "topo_init: %s", err);
 	for (n = 0; n < nr_nodes; n++) {
 		vm->topo.node_mem[n] = (uint64_t)node_mib[n] * MiB;
-		vm->topo.host_nodes[n] = 1;	/* host node 0: the only one */
+		vm->topo.host_nodes[n] = 1; /* host node 0: the only one */
 		snprintf(name, sizeof(name), "numavm-test-node%u", n);
 		ret = pool_create(&vm->pools[n], name, node_mib[n] * MiB, 1,
 				  pool_flags(opts), err, sizeof(err));
@@ -114,7 +115,8 @@ static struct tvm *tvm_create(unsigned int nr_nodes, unsigned int nr_vcpus,
 	vm->map = mmap(NULL, vm->size + 2 * MiB, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	ck_assert(vm->map != MAP_FAILED);
-	vm->guest = (char *)(((uintptr_t)vm->map + 2 * MiB - 1) & ~(2 * MiB - 1));
+	vm->guest =
+		(char *)(((uintptr_t)vm->map + 2 * MiB - 1) & ~(2 * MiB - 1));
 
 	opts->on_oom = tvm_on_oom;
 	opts->cb_arg = vm;
@@ -164,9 +166,10 @@ static void assert_node_accounting(struct tvm *vm, unsigned int page_shift,
 		ck_assert_msg(vm->free0[n] - node_free(vm, n) == placed[n],
 			      "node %u: %lu pages taken, %lu placed", n,
 			      vm->free0[n] - node_free(vm, n), placed[n]);
-		if (no_frees)	/* numastat counts allocations, never frees */
+		if (no_frees) /* numastat counts allocations, never frees */
 			ck_assert_uint_eq(numastat_allocs(vm, n),
-					  placed[n] >> (page_shift - PAGE_SHIFT));
+					  placed[n] >>
+						  (page_shift - PAGE_SHIFT));
 	}
 }
 
@@ -175,11 +178,11 @@ struct toucher {
 	struct tvm *vm;
 	pthread_t thread;
 	int vcpu;
-	size_t off, npages, stride;	/* pages touched: off + i * stride */
+	size_t off, npages, stride; /* pages touched: off + i * stride */
 	bool reverse;
-	unsigned char val;		/* written at byte @val of each page */
+	unsigned char val; /* written at byte @val of each page */
 	bool read_only;
-	unsigned long nonzero;		/* read_only: pages not reading zero */
+	unsigned long nonzero; /* read_only: pages not reading zero */
 	volatile bool done;
 };
 
@@ -190,7 +193,8 @@ static void *toucher_main(void *arg)
 	volatile char *p;
 
 	if (t->vcpu >= 0)
-		ck_assert_int_eq(fault_register_vcpu(t->vm->ctx, t->vcpu, gettid()), 0);
+		ck_assert_int_eq(
+			fault_register_vcpu(t->vm->ctx, t->vcpu, gettid()), 0);
 	for (k = 0; k < t->npages; k++) {
 		i = t->reverse ? t->npages - 1 - k : k;
 		p = t->vm->guest + t->off + i * t->stride;
@@ -240,7 +244,8 @@ static void touch(struct tvm *vm, int vcpu, size_t off, size_t npages,
 
 	toucher_start(&t, vm, vcpu, off, npages, stride);
 	toucher_go(&t);
-	ck_assert_msg(toucher_join(&t, TWAIT_S), "vCPU %d never finished", vcpu);
+	ck_assert_msg(toucher_join(&t, TWAIT_S), "vCPU %d never finished",
+		      vcpu);
 }
 
 static void set_vcpu_policy(struct tvm *vm, int vcpu, enum mpol_mode mode,
@@ -265,12 +270,13 @@ START_TEST(test_pool_binding)
 	char err[256];
 	int mode;
 
-	ck_assert_int_eq(pool_create(&lazy, "t-lazy", 4 * MiB, 1, 0, err,
-				     sizeof(err)), 0);
+	ck_assert_int_eq(
+		pool_create(&lazy, "t-lazy", 4 * MiB, 1, 0, err, sizeof(err)),
+		0);
 	ck_assert_int_eq(pool_get_binding(&lazy, &mode, &nodes), 0);
 	ck_assert_int_eq(mode, MPOL_BIND);
 	ck_assert_uint_eq(nodes, 1);
-	ck_assert_int_eq(pool_host_node(&lazy, 3), -ENOENT);	/* lazy */
+	ck_assert_int_eq(pool_host_node(&lazy, 3), -ENOENT); /* lazy */
 	((volatile char *)lazy.base)[3 * PAGE_SIZE] = 1;
 	ck_assert_int_eq(pool_host_node(&lazy, 3), 0);
 	/* zeroing a lazy pool frame punches a hole: it is gone, reads 0 */
@@ -280,21 +286,23 @@ START_TEST(test_pool_binding)
 	pool_destroy(&lazy);
 
 	ck_assert_int_eq(pool_create(&pre, "t-pre", 4 * MiB, 1, POOL_PREALLOC,
-				     err, sizeof(err)), 0);
+				     err, sizeof(err)),
+			 0);
 	ck_assert_int_eq(pool_host_node(&pre, 0), 0);
 	ck_assert_int_eq(pool_host_node(&pre, 1023), 0);
 	((volatile char *)pre.base)[5] = 7;
 	ck_assert_int_eq(pool_zero(&pre, 0, 1), 0);
 	ck_assert_int_eq(((volatile char *)pre.base)[5], 0);
-	ck_assert_int_eq(pool_host_node(&pre, 0), 0);	/* still populated */
+	ck_assert_int_eq(pool_host_node(&pre, 0), 0); /* still populated */
 	pool_destroy(&pre);
 
 	/* A host node that does not exist is refused with a message */
-	ck_assert_int_eq(pool_create(&pre, "t-bad", 4 * MiB, 1ULL << 40, 0,
-				     err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(pool_create(&pre, "t-bad", 4 * MiB, 1ULL << 40, 0, err,
+				     sizeof(err)),
+			 -EINVAL);
 	ck_assert(strstr(err, "mbind") != NULL);
-	ck_assert_int_lt(pool_create(&pre, "t-bad", 4097, 0, 0, err,
-				     sizeof(err)), 0);
+	ck_assert_int_lt(
+		pool_create(&pre, "t-bad", 4097, 0, 0, err, sizeof(err)), 0);
 }
 END_TEST
 
@@ -313,7 +321,8 @@ END_TEST
 static void local_placement(unsigned int nr_nodes, enum fault_mech mech)
 {
 	static const unsigned int mib[4] = { 16, 16, 16, 16 };
-	struct fault_opts o = { .nr_handlers = 2, .handler_cpu = { -1, -1 },
+	struct fault_opts o = { .nr_handlers = 2,
+				.handler_cpu = { -1, -1 },
 				.mech = mech };
 	struct toucher t[4];
 	struct fault_stats st;
@@ -344,8 +353,9 @@ static void local_placement(unsigned int nr_nodes, enum fault_mech mech)
 		ck_assert_uint_eq(st.faults, per);
 		ck_assert_uint_eq(st.oom, 0);
 	}
-	ck_assert_int_eq(fault_get_node(vm->ctx, nr_nodes * per * PAGE_SIZE,
-					NULL), -ENOENT);
+	ck_assert_int_eq(
+		fault_get_node(vm->ctx, nr_nodes * per * PAGE_SIZE, NULL),
+		-ENOENT);
 	assert_node_accounting(vm, PAGE_SHIFT, true);
 	for (v = 0; v < nr_nodes; v++) {
 		struct numastat ns;
@@ -385,7 +395,8 @@ START_TEST(test_vcpu_interleave)
 		node = fault_get_node(vm->ctx, i * PAGE_SIZE, NULL);
 		ck_assert_int_ge(node, 0);
 		if (prev >= 0)
-			ck_assert_int_eq(node, (prev + 1) % 3);	/* round robin */
+			ck_assert_int_eq(node,
+					 (prev + 1) % 3); /* round robin */
 		prev = node;
 		count[node]++;
 	}
@@ -410,7 +421,8 @@ START_TEST(test_range_interleave_by_offset)
 
 	vm = tvm_create(4, 2, mib, 16, &o);
 	ck_assert_msg(numa_set_range_policy(vm->nv, 1 * MiB, 1 * MiB, &spec,
-					    err, sizeof(err)) == 0, "%s", err);
+					    err, sizeof(err)) == 0,
+		      "%s", err);
 	/* Touched backwards: by-offset placement ignores the order */
 	toucher_start(&t, vm, 0, 1 * MiB, 100, 0);
 	t.reverse = true;
@@ -425,8 +437,9 @@ START_TEST(test_range_interleave_by_offset)
 	/* Outside the range: vCPU 0's default (local) policy */
 	touch(vm, 0, 4 * MiB, 10, 0);
 	for (i = 0; i < 10; i++)
-		ck_assert_int_eq(fault_get_node(vm->ctx, 4 * MiB + i * PAGE_SIZE,
-						NULL), 0);
+		ck_assert_int_eq(
+			fault_get_node(vm->ctx, 4 * MiB + i * PAGE_SIZE, NULL),
+			0);
 	assert_node_accounting(vm, PAGE_SHIFT, true);
 	tvm_destroy(vm);
 }
@@ -466,15 +479,18 @@ START_TEST(test_preferred_fallback)
 
 	vm = tvm_create(3, 1, mib, 16, &o);
 	/* fault_ctx is running but nothing faulted yet: fix distances now */
-	ck_assert(topo_set_distance(&vm->topo, 1, 2, 15, true, err, sizeof(err)) == 0);
-	ck_assert(topo_set_distance(&vm->topo, 1, 0, 30, true, err, sizeof(err)) == 0);
+	ck_assert(topo_set_distance(&vm->topo, 1, 2, 15, true, err,
+				    sizeof(err)) == 0);
+	ck_assert(topo_set_distance(&vm->topo, 1, 0, 30, true, err,
+				    sizeof(err)) == 0);
 	fault_ctx_destroy(vm->ctx);
 	numa_vm_destroy(vm->nv);
 	{
 		void *bases[3] = { vm->pools[0].base, vm->pools[1].base,
 				   vm->pools[2].base };
 		struct fault_opts o2 = { .handler_cpu = { -1 },
-					 .on_oom = tvm_on_oom, .cb_arg = vm };
+					 .on_oom = tvm_on_oom,
+					 .cb_arg = vm };
 
 		vm->nv = numa_vm_create(&vm->topo, bases, err, sizeof(err));
 		ck_assert_msg(vm->nv != NULL, "%s", err);
@@ -487,11 +503,11 @@ START_TEST(test_preferred_fallback)
 			vm->free0[i] = node_free(vm, (unsigned int)i);
 	}
 	set_vcpu_policy(vm, 0, MPOL_PREFERRED, 1U << 1, NULL);
-	touch(vm, 0, 0, 600, 0);	/* more than node 1's 256 pages */
+	touch(vm, 0, 0, 600, 0); /* more than node 1's 256 pages */
 	for (i = 0; i < 600; i++)
 		count[fault_get_node(vm->ctx, i * PAGE_SIZE, NULL)]++;
-	ck_assert_uint_gt(count[1], 200);	/* filled down to its watermark */
-	ck_assert_uint_eq(count[0], 0);		/* farther than node 2 */
+	ck_assert_uint_gt(count[1], 200); /* filled down to its watermark */
+	ck_assert_uint_eq(count[0], 0); /* farther than node 2 */
 	ck_assert_uint_eq(count[1] + count[2], 600);
 	/* The first pages went to the preferred node */
 	ck_assert_int_eq(fault_get_node(vm->ctx, 0, NULL), 1);
@@ -531,16 +547,17 @@ START_TEST(test_bind_oom_stop)
 
 	vm = tvm_create(2, 1, mib, 16, &o);
 	set_vcpu_policy(vm, 0, MPOL_BIND, 1U << 1, NULL);
-	toucher_start(&t, vm, 0, 0, 400, 0);	/* node 1 has 256 pages */
+	toucher_start(&t, vm, 0, 0, 400, 0); /* node 1 has 256 pages */
 	toucher_go(&t);
 	ck_assert_msg(wait_oom(vm, 1), "no OOM report: hang?");
-	ck_assert(!t.done);				/* parked, not running */
+	ck_assert(!t.done); /* parked, not running */
 	ck_assert_int_eq(vm->last_oom.vcpu, 0);
 	ck_assert(!vm->last_oom.fatal);
 	ck_assert_int_eq(vm->last_oom.err, -ENOMEM);
 	fault_numa_oom_message(vm->nv, &vm->last_oom, msg, sizeof(msg));
 	ck_assert_msg(strstr(msg, "vCPU 0") && strstr(msg, "bind") &&
-		      strstr(msg, "node1="), "message: %s", msg);
+			      strstr(msg, "node1="),
+		      "message: %s", msg);
 	/* Nothing placed is lost: every placed page on node 1, data intact */
 	for (i = 0; i < 400; i++) {
 		int node = fault_get_node(vm->ctx, i * PAGE_SIZE, NULL);
@@ -552,11 +569,12 @@ START_TEST(test_bind_oom_stop)
 		placed++;
 	}
 	ck_assert_uint_gt(placed, 200);
-	ck_assert_int_eq(fault_get_node(vm->ctx, vm->last_oom.gpa, NULL), -ENOENT);
+	ck_assert_int_eq(fault_get_node(vm->ctx, vm->last_oom.gpa, NULL),
+			 -ENOENT);
 	ck_assert_int_eq(fault_get_stats(vm->ctx, 0, &st), 0);
 	ck_assert_uint_eq(st.oom, 1);
 	ck_assert_uint_eq(st.parked, 0);
-	ck_assert_uint_eq(node_free(vm, 0), vm->free0[0]);	/* untouched */
+	ck_assert_uint_eq(node_free(vm, 0), vm->free0[0]); /* untouched */
 	assert_node_accounting(vm, PAGE_SHIFT, true);
 	/* The "VM stop": unregistering releases the parked thread */
 	fault_ctx_destroy(vm->ctx);
@@ -573,7 +591,8 @@ END_TEST
 START_TEST(test_bind_oom_wait)
 {
 	static const unsigned int mib[2] = { 8, 1 };
-	struct fault_opts o = { .handler_cpu = { -1 }, .oom = FAULT_OOM_WAIT,
+	struct fault_opts o = { .handler_cpu = { -1 },
+				.oom = FAULT_OOM_WAIT,
 				.mech = (enum fault_mech)_i };
 	struct fault_stats st;
 	struct toucher t;
@@ -625,9 +644,10 @@ START_TEST(test_oom_wait_free_range)
 	freed = fault_free_range(vm->ctx, 1, 0, 200 * PAGE_SIZE);
 	ck_assert_int_eq(freed, 200);
 	ck_assert(toucher_join(&t, TWAIT_S));
-	ck_assert_int_eq(fault_get_node(vm->ctx, 4 * MiB + 99 * PAGE_SIZE, NULL), 0);
+	ck_assert_int_eq(
+		fault_get_node(vm->ctx, 4 * MiB + 99 * PAGE_SIZE, NULL), 0);
 	assert_node_accounting(vm, PAGE_SHIFT, false);
-	ck_assert_uint_eq(numastat_allocs(vm, 0), 300);	/* 200 freed + 100 */
+	ck_assert_uint_eq(numastat_allocs(vm, 0), 300); /* 200 freed + 100 */
 	tvm_destroy(vm);
 }
 END_TEST
@@ -650,8 +670,10 @@ static void assert_buddyinfo_equal(struct tvm *vm, unsigned int n,
 static void free_range_retouch(unsigned int gshift, enum fault_mech mech)
 {
 	static const unsigned int mib[2] = { 16, 16 };
-	struct fault_opts o = { .handler_cpu = { -1 }, .granule_shift = gshift,
-				.mech = mech, .thp = gshift == 21 };
+	struct fault_opts o = { .handler_cpu = { -1 },
+				.granule_shift = gshift,
+				.mech = mech,
+				.thp = gshift == 21 };
 	struct buddy_info start[2];
 	size_t len = 4 * MiB, npages = len / PAGE_SIZE, i;
 	struct toucher t;
@@ -669,8 +691,9 @@ static void free_range_retouch(unsigned int gshift, enum fault_mech mech)
 	freed = fault_free_range(vm->ctx, 0, 2 * MiB, len);
 	ck_assert_int_eq(freed, (long)(len >> gshift));
 	for (i = 0; i < npages; i++)
-		ck_assert_int_eq(fault_get_node(vm->ctx, 2 * MiB + i * PAGE_SIZE,
-						NULL), -ENOENT);
+		ck_assert_int_eq(
+			fault_get_node(vm->ctx, 2 * MiB + i * PAGE_SIZE, NULL),
+			-ENOENT);
 	buddy_drain_all(numa_node_buddy(vm->nv, 0));
 	buddy_drain_all(numa_node_buddy(vm->nv, 1));
 	assert_buddyinfo_equal(vm, 0, &start[0]);
@@ -683,12 +706,15 @@ static void free_range_retouch(unsigned int gshift, enum fault_mech mech)
 	ck_assert(toucher_join(&t, TWAIT_S));
 	ck_assert_uint_eq(t.nonzero, 0);
 	for (i = 0; i < npages; i++)
-		ck_assert_int_ge(fault_get_node(vm->ctx, 2 * MiB + i * PAGE_SIZE,
-						NULL), 0);
+		ck_assert_int_ge(
+			fault_get_node(vm->ctx, 2 * MiB + i * PAGE_SIZE, NULL),
+			0);
 	/* Unaligned frees are refused */
 	if (gshift > PAGE_SHIFT)
-		ck_assert_int_eq(fault_free_range(vm->ctx, 0, 2 * MiB + PAGE_SIZE,
-						  1UL << gshift), -EINVAL);
+		ck_assert_int_eq(fault_free_range(vm->ctx, 0,
+						  2 * MiB + PAGE_SIZE,
+						  1UL << gshift),
+				 -EINVAL);
 	ck_assert_int_eq(fault_free_range(vm->ctx, 0, vm->size, 1UL << gshift),
 			 -EINVAL);
 	tvm_destroy(vm);
@@ -711,7 +737,8 @@ END_TEST
 START_TEST(test_concurrent_same_pages)
 {
 	static const unsigned int mib[2] = { 16, 16 };
-	struct fault_opts o = { .nr_handlers = 2, .handler_cpu = { 0, 1 },
+	struct fault_opts o = { .nr_handlers = 2,
+				.handler_cpu = { 0, 1 },
 				.mech = (enum fault_mech)_i };
 	const size_t npages = 1024;
 	struct fault_stats all;
@@ -734,7 +761,7 @@ START_TEST(test_concurrent_same_pages)
 			ck_assert_int_eq(vm->guest[i * PAGE_SIZE + v + 2],
 					 (char)(v + 2));
 	ck_assert_int_eq(fault_get_stats(vm->ctx, FAULT_ALL, &all), 0);
-	ck_assert_uint_eq(all.granules, npages);	/* one allocation each */
+	ck_assert_uint_eq(all.granules, npages); /* one allocation each */
 	ck_assert_uint_eq(all.faults, npages + all.races);
 	ck_assert_uint_eq(numastat_allocs(vm, 0) + numastat_allocs(vm, 1),
 			  npages);
@@ -748,8 +775,10 @@ END_TEST
 START_TEST(test_2m_granule)
 {
 	static const unsigned int mib[2] = { 16, 16 };
-	struct fault_opts o = { .handler_cpu = { -1 }, .granule_shift = 21,
-				.thp = true, .mech = (enum fault_mech)_i };
+	struct fault_opts o = { .handler_cpu = { -1 },
+				.granule_shift = 21,
+				.thp = true,
+				.mech = (enum fault_mech)_i };
 	struct buddy_stats bs;
 	struct fault_stats st;
 	struct tvm *vm;
@@ -757,16 +786,17 @@ START_TEST(test_2m_granule)
 	size_t i;
 
 	vm = tvm_create(2, 2, mib, 16, &o);
-	touch(vm, 1, 0, 4, 2 * MiB);	/* one byte per 2 MiB */
+	touch(vm, 1, 0, 4, 2 * MiB); /* one byte per 2 MiB */
 	ck_assert_int_eq(fault_get_stats(vm->ctx, 1, &st), 0);
 	ck_assert_uint_eq(st.faults, 4);
 	ck_assert_uint_eq(st.granules, 4);
 	buddy_get_stats(numa_node_buddy(vm->nv, 1), &bs);
 	ck_assert_uint_eq(bs.alloc[9], 4);
 	for (i = 0; i < 4 * 512; i++) {
-		ck_assert_int_eq(fault_get_node(vm->ctx, i * PAGE_SIZE, &pfn), 1);
+		ck_assert_int_eq(fault_get_node(vm->ctx, i * PAGE_SIZE, &pfn),
+				 1);
 		if (i % 512 == 0) {
-			ck_assert_uint_eq(pfn % 512, 0);	/* aligned block */
+			ck_assert_uint_eq(pfn % 512, 0); /* aligned block */
 			pfn0 = pfn;
 		}
 		ck_assert_uint_eq(pfn, pfn0 + i % 512);
@@ -781,7 +811,8 @@ END_TEST
 START_TEST(test_fault_around)
 {
 	static const unsigned int mib[2] = { 16, 16 };
-	struct fault_opts o = { .handler_cpu = { -1 }, .fault_around = 16,
+	struct fault_opts o = { .handler_cpu = { -1 },
+				.fault_around = 16,
 				.mech = (enum fault_mech)_i };
 	struct fault_stats st;
 	unsigned int count[2] = { 0 };
@@ -790,7 +821,7 @@ START_TEST(test_fault_around)
 
 	vm = tvm_create(2, 2, mib, 16, &o);
 	set_vcpu_policy(vm, 1, MPOL_INTERLEAVE, 0x3, NULL);
-	touch(vm, 1, 0, 64, 16 * PAGE_SIZE);	/* one page per window */
+	touch(vm, 1, 0, 64, 16 * PAGE_SIZE); /* one page per window */
 	ck_assert_int_eq(fault_get_stats(vm->ctx, 1, &st), 0);
 	ck_assert_uint_eq(st.faults, 64);
 	ck_assert_uint_eq(st.granules, 64 * 16);
@@ -801,8 +832,10 @@ START_TEST(test_fault_around)
 	ck_assert_uint_eq(count[0], 512);
 	ck_assert_uint_eq(count[1], 512);
 	/* Already-present pages are skipped: a window half placed */
-	ck_assert_int_eq(fault_free_range(vm->ctx, 1, 64 * 16 * PAGE_SIZE - 8 * PAGE_SIZE,
-					  8 * PAGE_SIZE), 8);
+	ck_assert_int_eq(fault_free_range(vm->ctx, 1,
+					  64 * 16 * PAGE_SIZE - 8 * PAGE_SIZE,
+					  8 * PAGE_SIZE),
+			 8);
 	touch(vm, 1, 64 * 16 * PAGE_SIZE - PAGE_SIZE, 1, 0);
 	ck_assert_int_eq(fault_get_stats(vm->ctx, 1, &st), 0);
 	ck_assert_uint_eq(st.granules, 64 * 16 + 8);
@@ -826,7 +859,8 @@ START_TEST(test_host_context)
 	ck_assert_uint_eq(st.faults, 50);
 	ck_assert_uint_eq(st.granules, 50);
 	for (i = 0; i < 50; i++)
-		ck_assert_int_eq(fault_get_node(vm->ctx, i * PAGE_SIZE, NULL), 0);
+		ck_assert_int_eq(fault_get_node(vm->ctx, i * PAGE_SIZE, NULL),
+				 0);
 	ck_assert_int_eq(fault_get_stats(vm->ctx, 1, &st), 0);
 	ck_assert_uint_eq(st.faults, 0);
 	/* ... and the main thread itself, served by the handler thread */
@@ -856,7 +890,7 @@ START_TEST(test_zero_copy)
 		ck_assert_int_eq(node, 1);
 		frame = pool_frame_addr(&vm->pools[node], pfn);
 		snprintf(g + 100, 64, "guest page %zu", i);
-		ck_assert_str_eq(frame + 100, g + 100);	/* the same frame */
+		ck_assert_str_eq(frame + 100, g + 100); /* the same frame */
 		frame[200] = 'x';
 		ck_assert_int_eq(g[200], 'x');
 		ck_assert_int_eq(pool_host_node(&vm->pools[node], pfn), 0);
@@ -883,7 +917,8 @@ START_TEST(test_bad_args)
 	ck_assert_ptr_null(fault_ctx_create(&fault_numa_ops, vm->nv, vm->pools,
 					    1, vm->guest, vm->size, &bad, err,
 					    sizeof(err)));
-	ck_assert_int_eq(fault_register_vcpu(vm->ctx, FAULT_MAX_VCPUS, 1), -EINVAL);
+	ck_assert_int_eq(fault_register_vcpu(vm->ctx, FAULT_MAX_VCPUS, 1),
+			 -EINVAL);
 	ck_assert_int_eq(fault_get_node(vm->ctx, vm->size, NULL), -EINVAL);
 	ck_assert_int_eq(fault_free_range(vm->ctx, 0, 1, PAGE_SIZE), -EINVAL);
 	tvm_destroy(vm);
@@ -897,8 +932,8 @@ START_TEST(test_histogram)
 
 	memset(&st, 0, sizeof(st));
 	/* 90 faults in bucket of ~1 us, 10 in ~100 us */
-	st.hist[16 + (9 - 4) * FAULT_HIST_SUB] = 90;	/* 512..575 ns */
-	st.hist[16 + (16 - 4) * FAULT_HIST_SUB] = 10;	/* 65536..73727 ns */
+	st.hist[16 + (9 - 4) * FAULT_HIST_SUB] = 90; /* 512..575 ns */
+	st.hist[16 + (16 - 4) * FAULT_HIST_SUB] = 10; /* 65536..73727 ns */
 	st.max_ns = 70000;
 	ck_assert_uint_eq(fault_hist_percentile(&st, 50), 575);
 	ck_assert_uint_eq(fault_hist_percentile(&st, 90), 575);
@@ -917,20 +952,21 @@ static Suite *fault_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_pool_binding);
 	tcase_add_test(tc, test_uffd_features);
-	tcase_add_loop_test(tc, test_local_2_nodes, 0, 2);	/* MAP, MOVE */
+	tcase_add_loop_test(tc, test_local_2_nodes, 0, 2); /* MAP, MOVE */
 	tcase_add_test(tc, test_local_4_nodes);
 	tcase_add_test(tc, test_vcpu_interleave);
 	tcase_add_test(tc, test_range_interleave_by_offset);
 	tcase_add_test(tc, test_weighted_interleave);
 	tcase_add_test(tc, test_preferred_fallback);
 	tcase_add_test(tc, test_bind_oom_stop);
-	tcase_add_loop_test(tc, test_bind_oom_wait, 0, 2);	/* MAP, MOVE */
+	tcase_add_loop_test(tc, test_bind_oom_wait, 0, 2); /* MAP, MOVE */
 	tcase_add_test(tc, test_oom_wait_free_range);
-	tcase_add_loop_test(tc, test_free_range_4k, 0, 2);	/* MAP, MOVE */
-	tcase_add_loop_test(tc, test_free_range_2m, 0, 2);	/* MAP, MOVE */
-	tcase_add_loop_test(tc, test_concurrent_same_pages, 0, 2);	/* MAP, MOVE */
-	tcase_add_loop_test(tc, test_2m_granule, 0, 2);	/* MAP, MOVE */
-	tcase_add_loop_test(tc, test_fault_around, 0, 2);	/* MAP, MOVE */
+	tcase_add_loop_test(tc, test_free_range_4k, 0, 2); /* MAP, MOVE */
+	tcase_add_loop_test(tc, test_free_range_2m, 0, 2); /* MAP, MOVE */
+	tcase_add_loop_test(tc, test_concurrent_same_pages, 0,
+			    2); /* MAP, MOVE */
+	tcase_add_loop_test(tc, test_2m_granule, 0, 2); /* MAP, MOVE */
+	tcase_add_loop_test(tc, test_fault_around, 0, 2); /* MAP, MOVE */
 	tcase_add_test(tc, test_host_context);
 	tcase_add_test(tc, test_zero_copy);
 	tcase_add_test(tc, test_bad_args);

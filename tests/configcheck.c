@@ -2,12 +2,15 @@
  * configcheck: parse and validate numavm config files (INI or libvirt XML)
  * without starting anything, and print what each describes.  make
  * check-configs runs it on every file in configs/; -q prints only errors.
+ * A valid config must also be accepted by the NUMA engine (topo_validate(),
+ * mpol_create()), so the two validations cannot drift apart.
  * Exit status: 0 if every file is valid, 1 otherwise.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/fuzz_config.h"
 #include "vmm/config.h"
 
 static void print_config(const char *path, const struct config *c)
@@ -59,6 +62,14 @@ int main(int argc, char **argv)
 		if (config_parse_file(c, argv[i], err, sizeof(err)) ||
 		    config_validate(c, err, sizeof(err))) {
 			fprintf(stderr, "configcheck: %s\n", err);
+			bad = 1;
+			continue;
+		}
+		if (config_engine_check(c, err, sizeof(err))) {
+			fprintf(stderr,
+				"configcheck: %s: valid, but the NUMA "
+				"engine refuses it: %s\n",
+				argv[i], err);
 			bad = 1;
 			continue;
 		}

@@ -48,7 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	argv[argc] = NULL;
 	fuzz_init(&c);
 	ret = config_parse_argv(&c, argc, argv, err, sizeof(err));
-	fuzz_check(&c, ret, err);
+	fuzz_check_engine(&c, ret, err);
 	free(buf);
 	return 0;
 }

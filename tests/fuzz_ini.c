@@ -21,6 +21,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			       sizeof(err));
 	if (!ret)
 		ret = config_validate(&c, err, sizeof(err));
-	fuzz_check(&c, ret, err);
+	fuzz_check_engine(&c, ret, err);
 	return 0;
 }

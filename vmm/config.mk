@@ -14,7 +14,7 @@ check_config_PKGS := check inih libxml-2.0
 # check-configs; also handy by hand: build/configcheck configs/*.ini)
 PROGS		+= configcheck
 configcheck_SRCS := tests/configcheck.c
-configcheck_LIBS := vmmconfig
+configcheck_LIBS := vmmconfig numa mm
 configcheck_PKGS := inih libxml-2.0
 
 CONFIG_FILES	:= $(wildcard configs/*.ini configs/*.xml)
@@ -40,17 +40,18 @@ FUZZ_TIME	?= 60
 FUZZ_CC		?= clang
 FUZZ_DIR	:= $(BUILD)/fuzz
 FUZZ_TARGETS	:= fuzz_ini fuzz_xml fuzz_argv
-FUZZ_FLAGS	:= -g -O1 -fsanitize=fuzzer,address,undefined \
+FUZZ_FLAGS	:= -g -O1 -pthread -fsanitize=fuzzer,address,undefined \
 		   -fno-sanitize-recover=all -std=gnu11 -D_GNU_SOURCE \
 		   -Iinclude -I. -Wall -Wextra -Werror -Wno-unused-parameter
 
 $(FUZZ_DIR)/fuzz_ini $(FUZZ_DIR)/fuzz_xml $(FUZZ_DIR)/fuzz_argv: \
 $(FUZZ_DIR)/%: tests/%.c tests/fuzz_config.h $(vmmconfig_SRCS) vmm/config.h \
-		| $(DEPS_STAMP)
+		$(numa_SRCS) $(mm_SRCS) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  FUZZCC  $@")
 	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) $$(pkg-config --cflags inih libxml-2.0) \
-		-o $@ $< $(vmmconfig_SRCS) $$(pkg-config --libs inih libxml-2.0)
+		-o $@ $< $(vmmconfig_SRCS) $(numa_SRCS) $(mm_SRCS) \
+		$$(pkg-config --libs inih libxml-2.0)
 
 # Other fragments may append harnesses to FUZZ_TARGETS (same loop; their
 # corpus directory is kept between runs, ours are re-seeded each time).

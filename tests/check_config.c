@@ -1259,6 +1259,15 @@ START_TEST(argv_overrides_file)
 	ck_assert_int_lt(argv_parse("--config", path, "-smp", "3", NULL), 0);
 	ck_assert_ptr_nonnull(strstr(err, ":7: vCPU 2 is in no node (3 "
 					  "vCPUs, command line: -smp 3)"));
+	/* -numa dist alone adjusts the file's distances */
+	reset();
+	ck_assert_int_eq(argv_parse("--config", path, "-numa",
+				    "dist,src=1,dst=0,val=33", NULL),
+			 0);
+	ck_assert_uint_eq(c->topo.nr_nodes, 2);
+	ck_assert_uint_eq(c->topo.distance[1][0], 33);
+	ck_assert_uint_eq(c->topo.distance[0][1], 33);
+	ck_assert_uint_eq(c->topo.node_mem[1], 64ULL << 20);
 	/* the XML form through --config */
 	reset();
 	p = tmpfile_with("<domain><memory unit='MiB'>64</memory>"

@@ -130,6 +130,9 @@ struct cl {
 	int fd;
 	char buf[1 << 18];
 	size_t len;
+	/* events that arrived while waiting for a reply, oldest first */
+	struct json_object *ev[256];
+	unsigned int nev;
 };
 
 static int cl_connect_raw(struct cl *c)
@@ -137,6 +140,7 @@ static int cl_connect_raw(struct cl *c)
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 
 	c->len = 0;
+	c->nev = 0;
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	ck_assert_int_ge(c->fd, 0);
 	strcpy(sa.sun_path, sock);
@@ -180,8 +184,27 @@ static struct json_object *cl_reply(struct cl *c)
 		ck_assert_msg(o, "no reply");
 		if (!json_object_object_get_ex(o, "event", NULL))
 			return o;
-		json_object_put(o);
+		ck_assert_uint_lt(c->nev, ARRAY_SIZE(c->ev));
+		c->ev[c->nev++] = o;
 	}
+}
+
+/* Next event: one kept by cl_reply(), else from the socket */
+static struct json_object *cl_event(struct cl *c, int timeout_ms)
+{
+	struct json_object *o;
+
+	if (c->nev) {
+		o = c->ev[0];
+		memmove(c->ev, c->ev + 1, --c->nev * sizeof(c->ev[0]));
+		return o;
+	}
+	o = cl_read(c, timeout_ms);
+	if (o)
+		ck_assert_msg(json_object_object_get_ex(o, "event", NULL),
+			      "not an event: %s",
+			      json_object_to_json_string(o));
+	return o;
 }
 
 static void cl_send(struct cl *c, const char *txt)
@@ -217,6 +240,8 @@ static void cl_open(struct cl *c)
 
 static void cl_close(struct cl *c)
 {
+	while (c->nev)
+		json_object_put(c->ev[--c->nev]);
 	close(c->fd);
 	c->fd = -1;
 }
@@ -271,7 +296,7 @@ static struct json_object *idx(struct json_object *a, size_t i)
 static struct json_object *wait_event(struct cl *c, const char *name)
 {
 	for (;;) {
-		struct json_object *o = cl_read(c, TIMEOUT_MS), *v;
+		struct json_object *o = cl_event(c, TIMEOUT_MS), *v;
 
 		ck_assert_msg(o, "no %s event", name);
 		if (json_object_object_get_ex(o, "event", &v) &&
@@ -699,7 +724,7 @@ START_TEST(test_events_oom_watermark)
 		unsigned int nwm = 0;
 
 		while (nwm < 2 || !oomev) {
-			ev = cl_read(&c, TIMEOUT_MS);
+			ev = cl_event(&c, TIMEOUT_MS);
 			ck_assert_msg(ev,
 				      "missing events (%u watermark, oom %d)",
 				      nwm, !!oomev);
@@ -1634,7 +1659,7 @@ START_TEST(test_fault_path_oom)
 	/* node 1 has 512 pages: the bound vCPU runs out and parks */
 	fp_run(&t, 1, 0, 600);
 	for (;;) {
-		ev = cl_read(&c, TIMEOUT_MS);
+		ev = cl_event(&c, TIMEOUT_MS);
 		ck_assert_msg(ev, "no OOM event");
 		ck_assert(json_object_object_get_ex(ev, "event", &v));
 		ck_assert(json_object_object_get_ex(ev, "data", &d));

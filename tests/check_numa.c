@@ -1383,6 +1383,71 @@ START_TEST(test_concurrent_policy_change)
 }
 END_TEST
 
+/*
+ * Range policies replaced while a vCPU faults inside them: every lookup
+ * must see one whole state of the array.  Pages [0, 64) alternate between
+ * A = one range interleave {0,1} (page p on p % 2) and B = bind {2} on
+ * [0, 32) + bind {3} on [32, 64); a torn read (the mode of one state with
+ * the nodes or bounds of the other) gives another node.
+ */
+struct range_race_arg {
+	struct numa_vm *nv;
+	int done; /* faults served so far */
+	int bad;
+	int stop;
+};
+
+static void *range_race_thread(void *p)
+{
+	struct range_race_arg *a = p;
+	struct numa_page pg;
+	int i;
+
+	for (i = 0; !__atomic_load_n(&a->stop, __ATOMIC_RELAXED); i++) {
+		unsigned int page = (unsigned int)(i * 7) % 64;
+
+		if (numa_alloc(a->nv, 0, (gpa_t)page * PAGE_SIZE, 0, 0, &pg)) {
+			a->bad++;
+			continue;
+		}
+		if (pg.node != page % 2 && pg.node != (page < 32 ? 2U : 3U))
+			a->bad++;
+		if (numa_free(a->nv, pg.node, pg.pfn, 0, 0))
+			a->bad++;
+		__atomic_store_n(&a->done, i + 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+START_TEST(test_concurrent_range_change)
+{
+	struct numa_vm *nv = mk_vm_n(4, 1);
+	struct range_race_arg a = { .nv = nv };
+	pthread_t th;
+	int round;
+
+	set_range(nv, 0, 64 * PAGE_SIZE, MPOL_INTERLEAVE, NODES(0, 1));
+	ck_assert_int_eq(pthread_create(&th, NULL, range_race_thread, &a), 0);
+	/* at least 2000 replacements and 20000 faults, overlapping */
+	for (round = 0;
+	     round < 2000 || __atomic_load_n(&a.done, __ATOMIC_RELAXED) < 20000;
+	     round++) {
+		if (round & 1) {
+			set_range(nv, 0, 64 * PAGE_SIZE, MPOL_INTERLEAVE,
+				  NODES(0, 1));
+			continue;
+		}
+		set_range(nv, 0, 32 * PAGE_SIZE, MPOL_BIND, NODES(2));
+		set_range(nv, 32 * PAGE_SIZE, 32 * PAGE_SIZE, MPOL_BIND,
+			  NODES(3));
+	}
+	__atomic_store_n(&a.stop, 1, __ATOMIC_RELAXED);
+	pthread_join(th, NULL);
+	ck_assert_int_eq(a.bad, 0);
+	numa_vm_destroy(nv);
+}
+END_TEST
+
 static Suite *numa_suite(void)
 {
 	Suite *s = suite_create("numa");
@@ -1431,6 +1496,7 @@ static Suite *numa_suite(void)
 	tc = tcase_create("concurrency");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_concurrent_policy_change);
+	tcase_add_test(tc, test_concurrent_range_change);
 	suite_add_tcase(s, tc);
 	return s;
 }

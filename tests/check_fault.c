@@ -738,6 +738,7 @@ START_TEST(test_concurrent_same_pages)
 {
 	static const unsigned int mib[2] = { 16, 16 };
 	struct fault_opts o = { .nr_handlers = 2,
+				.pin_handlers = true,
 				.handler_cpu = { 0, 1 },
 				.mech = (enum fault_mech)_i };
 	const size_t npages = 1024;
@@ -917,6 +918,15 @@ START_TEST(test_bad_args)
 	ck_assert_ptr_null(fault_ctx_create(&fault_numa_ops, vm->nv, vm->pools,
 					    1, vm->guest, vm->size, &bad, err,
 					    sizeof(err)));
+	/* memfd placement refuses anonymous pools, and the reverse */
+	{
+		struct fault_opts mv = { .mech = FAULT_MECH_MOVE };
+
+		ck_assert_ptr_null(fault_ctx_create(
+			&fault_numa_ops, vm->nv, vm->pools, 1, vm->guest,
+			vm->size, &mv, err, sizeof(err)));
+		ck_assert_msg(strstr(err, "anonymous pool") != NULL, "%s", err);
+	}
 	ck_assert_int_eq(fault_register_vcpu(vm->ctx, FAULT_MAX_VCPUS, 1),
 			 -EINVAL);
 	ck_assert_int_eq(fault_get_node(vm->ctx, vm->size, NULL), -EINVAL);

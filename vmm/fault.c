@@ -346,21 +346,28 @@ static int fault_place(struct fault_ctx *ctx, int vcpu, size_t g)
 	return ret;
 }
 
-static void fault_park(struct fault_ctx *ctx, int vcpu, gpa_t gpa)
+/* Park a fault for a later retry; false if the table is full. */
+static bool fault_park(struct fault_ctx *ctx, int vcpu, gpa_t gpa)
 {
+	bool ok = true;
 	unsigned int i;
 
 	pthread_mutex_lock(&ctx->park_lock);
 	for (i = 0; i < ctx->nr_parked; i++)
 		if (ctx->parked[i].gpa == gpa)
 			break;	/* already parked: its retry wakes every waiter */
-	if (i == ctx->nr_parked && ctx->nr_parked < FAULT_MAX_PARKED) {
-		ctx->parked[ctx->nr_parked].vcpu = vcpu;
-		ctx->parked[ctx->nr_parked].gpa = gpa;
-		ctx->nr_parked++;
-		stat_add(&fault_vcpu(ctx, vcpu)->st.parked, 1);
+	if (i == ctx->nr_parked) {
+		if (ctx->nr_parked < FAULT_MAX_PARKED) {
+			ctx->parked[ctx->nr_parked].vcpu = vcpu;
+			ctx->parked[ctx->nr_parked].gpa = gpa;
+			ctx->nr_parked++;
+			stat_add(&fault_vcpu(ctx, vcpu)->st.parked, 1);
+		} else {
+			ok = false;
+		}
 	}
 	pthread_mutex_unlock(&ctx->park_lock);
+	return ok;
 }
 
 /*
@@ -387,8 +394,12 @@ static int fault_serve(struct fault_ctx *ctx, int vcpu, gpa_t gpa)
 		return 1;
 	if (ret == -ENOMEM) {
 		stat_add(&fv->st.oom, 1);
-		if (ctx->opts.oom == FAULT_OOM_WAIT)
-			fault_park(ctx, vcpu, gpa);
+		if (ctx->opts.oom == FAULT_OOM_WAIT &&
+		    !fault_park(ctx, vcpu, gpa)) {
+			/* Could never be retried: stop rather than hang */
+			fault_report(ctx, vcpu, gpa, -ENOSPC, true);
+			return 0;
+		}
 		fault_report(ctx, vcpu, gpa, ret, false);
 		return 0;
 	}
@@ -571,9 +582,9 @@ struct fault_ctx *fault_ctx_create(const struct fault_alloc_ops *ops,
 		bool anon = pools[i].flags & POOL_ANON;
 
 		if (pools[i].size && anon != (opts->mech == FAULT_MECH_MOVE)) {
-			snprintf(err, len, "fault: pool of node %u: %s",
-				 i, anon ? "UFFDIO_MOVE placement needs anonymous pools, got an anonymous pool with memfd placement" :
-					   "UFFDIO_MOVE placement needs anonymous pools");
+			snprintf(err, len, "fault: pool of node %u: %s", i,
+				 anon ? "an anonymous pool needs UFFDIO_MOVE placement" :
+					"UFFDIO_MOVE placement needs an anonymous pool");
 			errno = EINVAL;
 			return NULL;
 		}
@@ -719,7 +730,7 @@ int fault_start(struct fault_ctx *ctx)
 	for (i = 0; i < ctx->opts.nr_handlers; i++) {
 		h = &ctx->handler[i];
 		h->ctx = ctx;
-		h->cpu = ctx->opts.handler_cpu[i];
+		h->cpu = ctx->opts.pin_handlers ? ctx->opts.handler_cpu[i] : -1;
 		ret = -pthread_create(&h->thread, NULL, fault_handler_main, h);
 		if (ret) {
 			fault_stop(ctx);
@@ -898,9 +909,11 @@ int fault_retry_parked(struct fault_ctx *ctx)
 			served++;
 			continue;
 		}
-		if (ret == -ENOMEM)
-			fault_park(ctx, todo[i].vcpu, todo[i].gpa);
-		else
+		if (ret == -ENOMEM) {
+			if (!fault_park(ctx, todo[i].vcpu, todo[i].gpa))
+				fault_report(ctx, todo[i].vcpu, todo[i].gpa,
+					     -ENOSPC, true);
+		} else
 			fault_report(ctx, todo[i].vcpu, todo[i].gpa, ret, true);
 	}
 	return served;

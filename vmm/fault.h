@@ -92,7 +92,8 @@ struct fault_opts {
 	bool no_populate;		/* do not MAP_POPULATE placements (measurement) */
 	bool no_map_count;		/* never raise vm.max_map_count */
 	unsigned int nr_handlers;	/* handler threads (default 1) */
-	int handler_cpu[FAULT_MAX_HANDLERS];	/* pin handler i to CPU (or -1) */
+	bool pin_handlers;		/* pin handler i to handler_cpu[i] */
+	int handler_cpu[FAULT_MAX_HANDLERS];	/* a host CPU, or -1: not pinned */
 	/*
 	 * Called from a handler thread (or fault_retry_parked's caller) when a
 	 * fault cannot be served.  Must not block for long.
@@ -126,7 +127,8 @@ struct fault_ctx;	/* opaque: see fault.c */
  * thread is started.  FAULT_MECH_MAP needs memfd pools; FAULT_MECH_MOVE
  * needs POOL_ANON pools (registered with the userfaultfd too: a page moves
  * back to its pool slot on free, and an empty slot touched by anyone is
- * filled with a fresh zeroed page) and a kernel with UFFDIO_MOVE.  Returns NULL with a message in @err on failure.
+ * filled with a fresh zeroed page) and a kernel with UFFDIO_MOVE.
+ * Returns NULL with a message in @err (errno set) on failure.
  */
 struct fault_ctx *fault_ctx_create(const struct fault_alloc_ops *ops,
 				   void *priv, struct pool *pools,

@@ -336,6 +336,7 @@ static int bench_fault_path(void)
 		       ? "no lost counts"
 		       : "MISMATCH");
 	qmp_fault_set_server(&fb, NULL);
+	fault_stop(fp_ctx);
 	qmp_server_stop(srv);
 	fault_ctx_destroy(fp_ctx);
 	munmap(map, FP_MIB * MiB + 2 * MiB);

@@ -1526,6 +1526,7 @@ static void fp_setup(void)
 static void fp_teardown(void)
 {
 	qmp_fault_set_server(&fp_fb, NULL);
+	fault_stop(fp_ctx);
 	qmp_server_stop(srv);
 	srv = NULL;
 	rmdir(dir);

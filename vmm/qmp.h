@@ -143,7 +143,9 @@ void qmp_numa_backend_init(struct qmp_numa_backend *nb, struct numa_vm *nv,
  * qmp_fault_on_oom and cb_arg = fb before fault_ctx_create() (fb->ctx may be
  * set afterwards), and qmp_fault_set_server() once the server runs; until
  * then OOMs are not reported.  on_oom runs on a fault handler thread and
- * only copies counters and queues the event.
+ * only copies counters and queues the event.  Teardown: set the server to
+ * NULL and stop the handlers (fault_stop) before qmp_server_stop(), and
+ * stop the server before destroying the fault context and the numa_vm.
  */
 struct fault_ctx;
 struct fault_oom_event;

@@ -900,6 +900,31 @@ START_TEST(test_zero_copy)
 }
 END_TEST
 
+START_TEST(test_serve_inline)
+{
+	/* No handler thread: the caller serves its vCPU's faults itself */
+	static const unsigned int mib[1] = { 8 };
+	struct fault_opts o = { .handler_cpu = { -1 } };
+	struct toucher t;
+	struct tvm *vm;
+	int rounds = 0;
+
+	vm = tvm_create(1, 1, mib, 8, &o);
+	fault_stop(vm->ctx);
+	toucher_start(&t, vm, 0, 0, 64, 0);
+	toucher_go(&t);
+	while (!t.done && rounds++ < 10000)
+		ck_assert_int_ge(fault_serve_one(vm->ctx, 100), 0);
+	ck_assert(toucher_join(&t, TWAIT_S));
+	ck_assert_int_eq(fault_get_node(vm->ctx, 63 * PAGE_SIZE, NULL), 0);
+	/* and the handlers can be started again */
+	ck_assert_int_eq(fault_start(vm->ctx), 0);
+	touch(vm, 0, 1 * MiB, 8, 0);
+	assert_node_accounting(vm, PAGE_SHIFT, true);
+	tvm_destroy(vm);
+}
+END_TEST
+
 START_TEST(test_bad_args)
 {
 	static const unsigned int mib[1] = { 8 };
@@ -979,6 +1004,7 @@ static Suite *fault_suite(void)
 	tcase_add_loop_test(tc, test_fault_around, 0, 2); /* MAP, MOVE */
 	tcase_add_test(tc, test_host_context);
 	tcase_add_test(tc, test_zero_copy);
+	tcase_add_test(tc, test_serve_inline);
 	tcase_add_test(tc, test_bad_args);
 	tcase_add_test(tc, test_histogram);
 	suite_add_tcase(s, tc);

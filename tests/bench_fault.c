@@ -151,12 +151,12 @@ static void *mech_handler(void *arg)
 			case MECH_COPY:
 				ret = uffd_copy(&r->u, r->dst + off,
 						(char *)r->pool.base + off,
-						r->gran, true);
+						r->gran, true, NULL);
 				break;
 			default:
 				ret = uffd_move(&r->u, r->dst + off,
 						(char *)r->pool.base + off,
-						r->gran, true);
+						r->gran, true, NULL);
 				break;
 			}
 			r->busy_s += now_s() - t0;

@@ -900,6 +900,95 @@ START_TEST(test_zero_copy)
 }
 END_TEST
 
+/* A vCPU that touches, checks, frees and re-reads its own region in a loop */
+struct churn {
+	struct tvm *vm;
+	pthread_t thread;
+	int vcpu;
+	size_t off, len;
+	unsigned int rounds;
+	unsigned long bad; /* pages with a wrong byte */
+	long free_err;
+};
+
+static void *churn_main(void *arg)
+{
+	struct churn *c = arg;
+	char *g = c->vm->guest + c->off;
+	unsigned int r;
+	size_t i;
+	long ret;
+
+	fault_register_vcpu(c->vm->ctx, c->vcpu, gettid());
+	for (r = 0; r < c->rounds; r++) {
+		for (i = 0; i < c->len; i += PAGE_SIZE)
+			if (g[i + 7] != 0) /* fresh: zero */
+				c->bad++;
+		for (i = 0; i < c->len; i += PAGE_SIZE)
+			g[i + 7] = (char)(r + 1);
+		for (i = 0; i < c->len; i += PAGE_SIZE)
+			if (g[i + 7] != (char)(r + 1))
+				c->bad++;
+		ret = fault_free_range(c->vm->ctx, c->vcpu, c->off, c->len);
+		if (ret < 0 && !c->free_err)
+			c->free_err = ret;
+	}
+	return NULL;
+}
+
+START_TEST(test_churn_free_refault)
+{
+	static const unsigned int mib[2] = { 16, 16 };
+	struct fault_opts o = { .nr_handlers = 2,
+				.handler_cpu = { -1, -1 },
+				.mech = (enum fault_mech)_i,
+				.fault_around = 4 };
+	struct buddy_info start[2];
+	struct churn c[3];
+	struct timespec ts;
+	struct tvm *vm;
+	unsigned int v, n;
+	char msg[256];
+
+	vm = tvm_create(2, 3, mib, 16, &o);
+	for (n = 0; n < 2; n++)
+		buddy_get_info(numa_node_buddy(vm->nv, n), &start[n]);
+	/* vCPU 2 interleaves: its frames come from both nodes */
+	set_vcpu_policy(vm, 2, MPOL_INTERLEAVE, 0x3, NULL);
+	for (v = 0; v < 3; v++) {
+		memset(&c[v], 0, sizeof(c[v]));
+		c[v].vm = vm;
+		c[v].vcpu = (int)v;
+		c[v].off = v * 2 * MiB;
+		c[v].len = 1 * MiB;
+		c[v].rounds = 12;
+		ck_assert_int_eq(
+			pthread_create(&c[v].thread, NULL, churn_main, &c[v]),
+			0);
+	}
+	for (v = 0; v < 3; v++) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += TWAIT_S;
+		ck_assert_msg(pthread_timedjoin_np(c[v].thread, NULL, &ts) == 0,
+			      "vCPU %u hung (%u reports, last: vCPU %d gpa 0x%llx err %d fatal %d)",
+			      v, vm->nr_oom, vm->last_oom.vcpu,
+			      (unsigned long long)vm->last_oom.gpa,
+			      vm->last_oom.err, vm->last_oom.fatal);
+		ck_assert_uint_eq(c[v].bad, 0);
+		ck_assert_int_eq(c[v].free_err, 0);
+	}
+	/* Everything went back and coalesced; the allocators are consistent */
+	for (n = 0; n < 2; n++) {
+		buddy_drain_all(numa_node_buddy(vm->nv, n));
+		ck_assert_msg(buddy_check(numa_node_buddy(vm->nv, n), msg,
+					  sizeof(msg)) == 0,
+			      "%s", msg);
+		assert_buddyinfo_equal(vm, n, &start[n]);
+	}
+	tvm_destroy(vm);
+}
+END_TEST
+
 START_TEST(test_serve_inline)
 {
 	/* No handler thread: the caller serves its vCPU's faults itself */
@@ -1004,6 +1093,7 @@ static Suite *fault_suite(void)
 	tcase_add_loop_test(tc, test_fault_around, 0, 2); /* MAP, MOVE */
 	tcase_add_test(tc, test_host_context);
 	tcase_add_test(tc, test_zero_copy);
+	tcase_add_loop_test(tc, test_churn_free_refault, 0, 2); /* MAP, MOVE */
 	tcase_add_test(tc, test_serve_inline);
 	tcase_add_test(tc, test_bad_args);
 	tcase_add_test(tc, test_histogram);

@@ -186,44 +186,47 @@ static void fault_report(struct fault_ctx *ctx, int vcpu, gpa_t gpa, int err,
 }
 
 /*
- * MOVE: fill empty pool slots [src, src + len) with fresh zeroed pages
- * (allocated under the pool's mbind policy).  A slot is empty when its page
- * is placed in the guest or the pool is lazy.  -EEXIST parts are present.
+ * MOVE: fill the empty pool slots from @src on with fresh zeroed pages
+ * (allocated under the pool's mbind policy) up to the first present one.
+ * A slot is empty when the pool is lazy and it was never used.
  */
 static int fault_fill_slot(struct fault_ctx *ctx, char *src, size_t len)
 {
-	size_t off;
 	int ret;
 
-	for (off = 0; off < len; off += ctx->gsize) {
-		ret = uffd_copy(&ctx->uffd, src + off, ctx->zero,
-				min_t(size_t, ctx->gsize, len - off), true);
-		if (ret && ret != -EEXIST)
-			return ret;
-	}
-	return 0;
+	len = min_t(size_t, len, ctx->gsize);
+	ret = uffd_copy(&ctx->uffd, src, ctx->zero, len, true, NULL);
+	return ret == -EEXIST ? 0 : ret;
 }
 
-/* MOVE the pages of frames [pfn, pfn + nr) of @node to guest offset @gpa. */
+/*
+ * MOVE the pages of frames [pfn, pfn + nr) of @node to guest offset @gpa.
+ * All or nothing: on failure the part already moved goes back.
+ */
 static int fault_move(struct fault_ctx *ctx, gpa_t gpa, unsigned int node,
 		      pfn_t pfn, unsigned long nr)
 {
 	char *src = pool_frame_addr(&ctx->pools[node], pfn);
-	size_t len = nr << PAGE_SHIFT;
-	int ret, tries;
+	char *dst = ctx->base + gpa;
+	size_t len = nr << PAGE_SHIFT, off = 0, done;
+	unsigned long holes = 0;
+	int ret = 0;
 
-	for (tries = 0; tries < 8; tries++) {
-		ret = uffd_move(&ctx->uffd, ctx->base + gpa, src, len, false);
-		if (ret == -ENOENT) {
-			/* a hole in a lazy pool: populate it, then move */
-			ret = fault_fill_slot(ctx, src, len);
-			if (ret)
-				return ret;
-			continue;
-		}
-		if (ret != -EAGAIN)
-			return ret;
+	while (off < len) {
+		ret = uffd_move(&ctx->uffd, dst + off, src + off, len - off,
+				false, &done);
+		off += done;
+		if (!ret)
+			break;
+		if (ret != -ENOENT || holes++ > nr)
+			break;
+		/* a hole in a lazy pool: populate it, then go on moving */
+		ret = fault_fill_slot(ctx, src + off, len - off);
+		if (ret)
+			break;
 	}
+	if (ret && off)
+		uffd_move(&ctx->uffd, src, dst, off, false, NULL);
 	return ret;
 }
 
@@ -329,21 +332,24 @@ static int fault_place(struct fault_ctx *ctx, int vcpu, size_t g)
 		}
 	}
 	if (ret) {
-		/* The mapping failed: frames from @i on were never mapped */
+		/*
+		 * The placement failed: frames from @i on were never placed.
+		 * Nobody is woken: the failure is reported as fatal and the
+		 * vCPU stays stopped (waking it would only fault again).
+		 */
 		for (; i < n; i++) {
 			pthread_mutex_lock(&fv->lock);
 			fault_free_frame(ctx, vcpu, &got[i].f, ctx->order);
 			pthread_mutex_unlock(&fv->lock);
 			rec_set(ctx, got[i].g, REC_EMPTY);
 		}
-	} else {
-		stat_add(&fv->st.granules, n);
-		stat_add(&fv->st.around, n - 1);
+		return ret;
 	}
-	/* Wake the window even on failure: waiters retry and report again */
+	stat_add(&fv->st.granules, n);
+	stat_add(&fv->st.around, n - 1);
 	uffd_wake(&ctx->uffd, ctx->base + (w0 << ctx->gshift),
 		  wn << ctx->gshift);
-	return ret;
+	return 0;
 }
 
 /* Park a fault for a later retry; false if the table is full. */
@@ -420,7 +426,7 @@ static void fault_pool_msg(struct fault_ctx *ctx, const struct uffd_msg *msg)
 		if (addr - (uintptr_t)p->base >= p->size)
 			continue;
 		ret = uffd_copy(&ctx->uffd, (void *)addr, ctx->zero, PAGE_SIZE,
-				true);
+				true, NULL);
 		if (ret && ret != -EEXIST)
 			fault_report(ctx, FAULT_HOST, 0, ret, true);
 		else if (ret)
@@ -770,18 +776,28 @@ int fault_get_node(struct fault_ctx *ctx, gpa_t gpa, pfn_t *pfn)
 	return (int)REC_NODE(v);
 }
 
-/* Zero and free the frames of @old[0..n) (records of granules g0..), coalescing. */
+/*
+ * Give back the frames of granules g0..g0+n-1 whose records were @old
+ * (all claimed BUSY), coalescing runs of consecutive frames of one node,
+ * and set every record: EMPTY, or its old PLACED value again for a MOVE
+ * that could not take the page back (the guest keeps it, consistently).
+ * A frame that could not be zeroed is leaked, never handed out again.
+ * *freed gets the number of granules freed.  0 or the first -errno.
+ */
 static int fault_release(struct fault_ctx *ctx, int vcpu, size_t g0,
-			 const uint64_t *old, size_t n)
+			 const uint64_t *old, size_t n, size_t *freed)
 {
 	struct fault_vcpu *fv = fault_vcpu(ctx, vcpu);
 	unsigned long per = 1UL << ctx->order;
+	size_t i, j, k, done, part;
 	struct fault_frame f;
-	size_t i, j;
+	char *slot, *guest;
 	int ret = 0, r;
 
+	*freed = 0;
 	for (i = 0; i < n; i = j) {
 		if (REC_STATE(old[i]) != REC_PLACED) {
+			rec_set(ctx, g0 + i, REC_EMPTY);
 			j = i + 1;
 			continue;
 		}
@@ -790,32 +806,46 @@ static int fault_release(struct fault_ctx *ctx, int vcpu, size_t g0,
 			    REC_NODE(old[j]) != REC_NODE(old[i]) ||
 			    REC_PFN(old[j]) != REC_PFN(old[j - 1]) + per)
 				break;
-		r = 0;
+		k = j;
 		if (ctx->opts.mech == FAULT_MECH_MOVE) {
-			/* The page goes home to its (registered, empty) slot */
-			r = uffd_move(&ctx->uffd,
-				      pool_frame_addr(&ctx->pools[REC_NODE(old[i])],
-						      REC_PFN(old[i])),
-				      ctx->base + ((g0 + i) << ctx->gshift),
-				      (j - i) << ctx->gshift, false);
-			if (r == -ENOENT)	/* never touched after placement? */
-				r = -EIO;
+			/* The pages go home to their (registered, empty) slots */
+			slot = pool_frame_addr(&ctx->pools[REC_NODE(old[i])],
+					       REC_PFN(old[i]));
+			guest = ctx->base + ((g0 + i) << ctx->gshift);
+			r = uffd_move(&ctx->uffd, slot, guest,
+				      (j - i) << ctx->gshift, false, &done);
+			if (r) {
+				ret = ret ? ret : r;
+				/* a granule half moved: put its part back */
+				part = done & (ctx->gsize - 1);
+				done -= part;
+				if (part)
+					uffd_move(&ctx->uffd, guest + done,
+						  slot + done, part, false, NULL);
+				k = i + (done >> ctx->gshift);
+				for (part = k; part < j; part++)
+					rec_set(ctx, g0 + part, old[part]);
+			}
 		}
-		if (!r)
+		if (k > i) {
 			r = pool_zero(&ctx->pools[REC_NODE(old[i])],
-				      REC_PFN(old[i]), (j - i) * per);
-		if (r) {
-			/* Not zeroed: never hand it out again (leak, reported) */
-			ret = ret ? ret : r;
-			continue;
+				      REC_PFN(old[i]), (k - i) * per);
+			if (r) {
+				ret = ret ? ret : r;
+				for (; i < k; i++)
+					rec_set(ctx, g0 + i, REC_EMPTY);
+				continue;
+			}
 		}
 		pthread_mutex_lock(&fv->lock);
-		for (; i < j; i++) {
+		for (; i < k; i++) {
 			f.node = REC_NODE(old[i]);
 			f.pfn = REC_PFN(old[i]);
 			r = ctx->ops->free(ctx->priv, vcpu, &f, ctx->order);
 			if (r && !ret)
 				ret = r;
+			rec_set(ctx, g0 + i, REC_EMPTY);
+			(*freed)++;
 		}
 		pthread_mutex_unlock(&fv->lock);
 	}
@@ -825,7 +855,7 @@ static int fault_release(struct fault_ctx *ctx, int vcpu, size_t g0,
 long fault_free_range(struct fault_ctx *ctx, int vcpu, gpa_t gpa, uint64_t len)
 {
 	uint64_t old[FAULT_FREE_CHUNK], v;
-	size_t g0, g, n, i, freed = 0;
+	size_t g0, g, n, i, freed = 0, nr;
 	int ret = 0, r;
 
 	if ((gpa | len) & (ctx->gsize - 1) || gpa + len > ctx->size ||
@@ -849,8 +879,6 @@ long fault_free_range(struct fault_ctx *ctx, int vcpu, gpa_t gpa, uint64_t len)
 					break;
 			}
 			old[i] = v;
-			if (REC_STATE(v) == REC_PLACED)
-				freed++;
 		}
 		/*
 		 * The guest loses the frames before anyone else can get them:
@@ -868,11 +896,10 @@ long fault_free_range(struct fault_ctx *ctx, int vcpu, gpa_t gpa, uint64_t len)
 				rec_set(ctx, g0 + i, old[i]);
 			return r;
 		}
-		r = fault_release(ctx, vcpu, g0, old, n);
+		r = fault_release(ctx, vcpu, g0, old, n, &nr);
 		if (r && !ret)
 			ret = r;
-		for (i = 0; i < n; i++)
-			rec_set(ctx, g0 + i, REC_EMPTY);
+		freed += nr;
 		/* Threads that faulted meanwhile: retry against the fresh range */
 		uffd_wake(&ctx->uffd, ctx->base + (g0 << ctx->gshift),
 			  n << ctx->gshift);

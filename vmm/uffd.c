@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -125,61 +126,93 @@ int uffd_wake(struct uffd *u, void *addr, size_t len)
 }
 
 /*
- * A partial result (the ioctl field reports fewer bytes than asked) is
- * turned into -EAGAIN: the caller retries the fault, and the done part is
- * found present (-EEXIST) the next time.
+ * UFFDIO_COPY and UFFDIO_MOVE may do part of the range and then fail with
+ * EAGAIN (the kernel lost a trylock or the page tables changed): the
+ * result field then holds the bytes done, or -errno when nothing was done.
+ * Retry from where it stopped, a bounded number of times, so that callers
+ * see either the whole range done or a real error with *done telling how
+ * far it got (retrying the whole range would hit -EEXIST on the done part).
  */
-static int uffd_result(int rc, int64_t done, size_t len)
+#define UFFD_EAGAIN_RETRIES	1000
+
+static int uffd_range_op(struct uffd *u, unsigned long req, void *dst,
+			 const void *src, size_t len, bool wake, size_t *done)
 {
-	if (rc == 0)
-		return done == (int64_t)len ? 0 : -EAGAIN;
-	if (done < 0 && done != -EAGAIN)
-		return (int)done;
-	return -errno;
+	unsigned int tries = 0;
+	size_t off = 0;
+	int64_t res;
+	int rc, err;
+
+	while (off < len) {
+		if (req == UFFDIO_MOVE) {
+			struct uffdio_move m = {
+				.dst = (uintptr_t)dst + off,
+				.src = (uintptr_t)src + off,
+				.len = len - off,
+				.mode = wake ? 0 : UFFDIO_MOVE_MODE_DONTWAKE,
+			};
+
+			rc = ioctl(u->fd, UFFDIO_MOVE, &m);
+			err = errno;
+			res = m.move;
+		} else {
+			struct uffdio_copy c = {
+				.dst = (uintptr_t)dst + off,
+				.src = (uintptr_t)src + off,
+				.len = len - off,
+				.mode = wake ? 0 : UFFDIO_COPY_MODE_DONTWAKE,
+			};
+
+			rc = ioctl(u->fd, UFFDIO_COPY, &c);
+			err = errno;
+			res = c.copy;
+		}
+		if (res > 0)
+			off += (size_t)res;
+		if (rc == 0)
+			continue;
+		if (err == EAGAIN && ++tries < UFFD_EAGAIN_RETRIES) {
+			if (tries > 8)
+				sched_yield();
+			continue;
+		}
+		if (done)
+			*done = off;
+		return -err;
+	}
+	if (done)
+		*done = off;
+	return 0;
 }
 
 int uffd_copy(struct uffd *u, void *dst, const void *src, size_t len,
-	      bool wake)
+	      bool wake, size_t *done)
 {
-	struct uffdio_copy c;
-	int rc;
-
-	memset(&c, 0, sizeof(c));
-	c.dst = (uintptr_t)dst;
-	c.src = (uintptr_t)src;
-	c.len = len;
-	c.mode = wake ? 0 : UFFDIO_COPY_MODE_DONTWAKE;
-	rc = ioctl(u->fd, UFFDIO_COPY, &c);
-	return uffd_result(rc, c.copy, len);
+	return uffd_range_op(u, UFFDIO_COPY, dst, src, len, wake, done);
 }
 
 int uffd_zeropage(struct uffd *u, void *dst, size_t len, bool wake)
 {
 	struct uffdio_zeropage z;
-	int rc;
 
 	memset(&z, 0, sizeof(z));
 	z.range.start = (uintptr_t)dst;
 	z.range.len = len;
 	z.mode = wake ? 0 : UFFDIO_ZEROPAGE_MODE_DONTWAKE;
-	rc = ioctl(u->fd, UFFDIO_ZEROPAGE, &z);
-	return uffd_result(rc, z.zeropage, len);
+	if (ioctl(u->fd, UFFDIO_ZEROPAGE, &z) == 0)
+		return z.zeropage == (int64_t)len ? 0 : -EAGAIN;
+	return -errno;
 }
 
-int uffd_move(struct uffd *u, void *dst, void *src, size_t len, bool wake)
+int uffd_move(struct uffd *u, void *dst, void *src, size_t len, bool wake,
+	      size_t *done)
 {
-	struct uffdio_move m;
-	int rc;
-
-	if (!u->has_move)
+	if (!u->has_move) {
+		if (done)
+			*done = 0;
 		return -ENOTSUP;
-	memset(&m, 0, sizeof(m));
-	m.dst = (uintptr_t)dst;
-	m.src = (uintptr_t)src;
-	m.len = len;
-	m.mode = wake ? 0 : UFFDIO_MOVE_MODE_DONTWAKE;
-	rc = ioctl(u->fd, UFFDIO_MOVE, &m);
-	return uffd_result(rc, m.move, len);
+	}
+	return uffd_range_op(u, UFFDIO_MOVE, dst, src, len, wake, done);
 }
 
 int uffd_map_fd(void *dst, size_t len, int fd, off_t off, bool populate)

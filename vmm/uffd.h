@@ -49,15 +49,20 @@ int uffd_wake(struct uffd *u, void *addr, size_t len);
 
 /*
  * Resolve helpers; @wake false leaves the waiters asleep (the caller wakes a
- * larger range once).  Return 0, -EAGAIN, -EEXIST or -errno as above.
+ * larger range once).  Partial progress interrupted by EAGAIN is resumed
+ * internally (bounded), so they return 0 (all of @len done), -EEXIST (part
+ * already present: a race), -ENOENT (MOVE: a hole in @src), -EAGAIN (still
+ * contended after many retries) or another -errno; *done (may be NULL) gets
+ * the bytes done before the error, from the start of the range.
  *  uffd_copy:     UFFDIO_COPY, the kernel allocates the page and copies @src
  *  uffd_zeropage: UFFDIO_ZEROPAGE, the shared zero page until written
  *  uffd_move:     UFFDIO_MOVE, the very page at @src (anonymous) moves
  */
 int uffd_copy(struct uffd *u, void *dst, const void *src, size_t len,
-	      bool wake);
+	      bool wake, size_t *done);
 int uffd_zeropage(struct uffd *u, void *dst, size_t len, bool wake);
-int uffd_move(struct uffd *u, void *dst, void *src, size_t len, bool wake);
+int uffd_move(struct uffd *u, void *dst, void *src, size_t len, bool wake,
+	      size_t *done);
 
 /*
  * uffd_map_fd - place [off, off + len) of the shared file @fd (a node pool

@@ -970,7 +970,8 @@ START_TEST(test_churn_free_refault)
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_sec += TWAIT_S;
 		ck_assert_msg(pthread_timedjoin_np(c[v].thread, NULL, &ts) == 0,
-			      "vCPU %u hung (%u reports, last: vCPU %d gpa 0x%llx err %d fatal %d)",
+			      "vCPU %u hung (%u reports, last: vCPU %d gpa "
+			      "0x%llx err %d fatal %d)",
 			      v, vm->nr_oom, vm->last_oom.vcpu,
 			      (unsigned long long)vm->last_oom.gpa,
 			      vm->last_oom.err, vm->last_oom.fatal);

@@ -68,11 +68,14 @@ static unsigned long node_free(struct tvm *vm, unsigned int n)
  * memfd pools for MAP placement; anonymous ones for MOVE, lazy at 4 KiB
  * (the empty-slot path), preallocated with THP at 2 MiB.
  */
+/* Set by a test before tvm_create: extra pool flags (POOL_PREALLOC) */
+static unsigned int t_pool_extra;
+
 static unsigned int pool_flags(const struct fault_opts *o)
 {
 	if (o->mech != FAULT_MECH_MOVE)
-		return 0;
-	return POOL_ANON |
+		return t_pool_extra;
+	return POOL_ANON | t_pool_extra |
 	       (o->granule_shift == 21 ? POOL_PREALLOC | POOL_THP : 0);
 }
 
@@ -722,13 +725,18 @@ static void free_range_retouch(unsigned int gshift, enum fault_mech mech)
 
 START_TEST(test_free_range_4k)
 {
-	free_range_retouch(12, (enum fault_mech)_i);
+	/* 0: memfd, 1: move, 2: memfd preallocated (memset, not hole punch) */
+	t_pool_extra = _i == 2 ? POOL_PREALLOC : 0;
+	free_range_retouch(12, _i == 1 ? FAULT_MECH_MOVE : FAULT_MECH_MAP);
+	t_pool_extra = 0;
 }
 END_TEST
 
 START_TEST(test_free_range_2m)
 {
-	free_range_retouch(21, (enum fault_mech)_i);
+	t_pool_extra = _i == 2 ? POOL_PREALLOC : 0;
+	free_range_retouch(21, _i == 1 ? FAULT_MECH_MOVE : FAULT_MECH_MAP);
+	t_pool_extra = 0;
 }
 END_TEST
 
@@ -1086,8 +1094,8 @@ static Suite *fault_suite(void)
 	tcase_add_test(tc, test_bind_oom_stop);
 	tcase_add_loop_test(tc, test_bind_oom_wait, 0, 2); /* MAP, MOVE */
 	tcase_add_test(tc, test_oom_wait_free_range);
-	tcase_add_loop_test(tc, test_free_range_4k, 0, 2); /* MAP, MOVE */
-	tcase_add_loop_test(tc, test_free_range_2m, 0, 2); /* MAP, MOVE */
+	tcase_add_loop_test(tc, test_free_range_4k, 0, 3); /* +prealloc */
+	tcase_add_loop_test(tc, test_free_range_2m, 0, 3);
 	tcase_add_loop_test(tc, test_concurrent_same_pages, 0,
 			    2); /* MAP, MOVE */
 	tcase_add_loop_test(tc, test_2m_granule, 0, 2); /* MAP, MOVE */

@@ -379,7 +379,7 @@ static long count_vmas(const char *g, size_t len)
 }
 
 static void bench_numavm(struct row *row, size_t len, unsigned int nv,
-			 unsigned int gshift, unsigned int around, bool cross,
+			 unsigned int gshift, unsigned int around, int cross,
 			 enum fault_mech mech, unsigned int nodes)
 {
 	size_t node_len = len / nodes + 16 * MiB;
@@ -439,10 +439,11 @@ static void bench_numavm(struct row *row, size_t len, unsigned int nv,
 	o.fault_around = around;
 	o.mech = mech;
 	o.thp = gshift == 21;
-	o.nr_handlers = nv;
+	/* cross: 0 = handler i on CPU i, 1 = swapped, 2 = one per CPU (0, 1) */
+	o.nr_handlers = cross == 2 ? 2 : nv;
 	o.pin_handlers = true;
-	for (i = 0; i < nv; i++)
-		o.handler_cpu[i] = cross ? (int)(1 - i) : (int)i;
+	for (i = 0; i < o.nr_handlers; i++)
+		o.handler_cpu[i] = cross == 1 ? (int)(1 - i) : (int)i;
 	ctx = fault_ctx_create(&fault_numa_ops, numa, pools, nodes, g, len, &o,
 			       err, sizeof(err));
 	if (!ctx || fault_start(ctx)) {
@@ -475,24 +476,26 @@ static void bench_numavm(struct row *row, size_t len, unsigned int nv,
 static void part2(size_t len, unsigned int nv)
 {
 	size_t small = len < 16 * MiB ? len : 16 * MiB;
-	struct row rows[10];
+	struct row rows[11];
 	unsigned int i, n = 0, b, p;
 
 	memset(rows, 0, sizeof(rows));
 	rows[n].name = "(a)  4K granule, memfd map";
-	bench_numavm(&rows[n++], len, nv, 12, 0, false, FAULT_MECH_MAP, 1);
+	bench_numavm(&rows[n++], len, nv, 12, 0, 0, FAULT_MECH_MAP, 1);
 	rows[n].name = "(a') 4K, handler other CPU (16M)";
-	bench_numavm(&rows[n++], small, nv, 12, 0, true, FAULT_MECH_MAP, 1);
+	bench_numavm(&rows[n++], small, nv, 12, 0, 1, FAULT_MECH_MAP, 1);
+	rows[n].name = "(ah) 4K, a handler on each CPU (16M)";
+	bench_numavm(&rows[n++], small, nv, 12, 0, 2, FAULT_MECH_MAP, 1);
 	rows[n].name = "(a2) 4K + fault-around 16, memfd map";
-	bench_numavm(&rows[n++], len, nv, 12, 16, false, FAULT_MECH_MAP, 1);
+	bench_numavm(&rows[n++], len, nv, 12, 16, 0, FAULT_MECH_MAP, 1);
 	rows[n].name = "(a3) 64K granule, memfd map";
-	bench_numavm(&rows[n++], len, nv, 16, 0, false, FAULT_MECH_MAP, 1);
+	bench_numavm(&rows[n++], len, nv, 16, 0, 0, FAULT_MECH_MAP, 1);
 	rows[n].name = "(a4) 64K granule, move";
-	bench_numavm(&rows[n++], len, nv, 16, 0, false, FAULT_MECH_MOVE, 1);
+	bench_numavm(&rows[n++], len, nv, 16, 0, 0, FAULT_MECH_MOVE, 1);
 	rows[n].name = "(d)  2M granule, move (THP pool)";
-	bench_numavm(&rows[n++], len, nv, 21, 0, false, FAULT_MECH_MOVE, 1);
+	bench_numavm(&rows[n++], len, nv, 21, 0, 0, FAULT_MECH_MOVE, 1);
 	rows[n].name = "(d') 2M granule, memfd map";
-	bench_numavm(&rows[n++], len, nv, 21, 0, false, FAULT_MECH_MAP, 1);
+	bench_numavm(&rows[n++], len, nv, 21, 0, 0, FAULT_MECH_MAP, 1);
 	b = n;
 	rows[n].name = "(b)  anonymous, kernel demand paging";
 	bench_plain(&rows[n++], len, nv, false, false);
@@ -525,8 +528,8 @@ static void part3(size_t len)
 	struct row r[2];
 
 	memset(r, 0, sizeof(r));
-	bench_numavm(&r[0], len, 1, 12, 0, false, FAULT_MECH_MAP, 2);
-	bench_numavm(&r[1], len, 1, 12, 0, false, FAULT_MECH_MOVE, 2);
+	bench_numavm(&r[0], len, 1, 12, 0, 0, FAULT_MECH_MAP, 2);
+	bench_numavm(&r[1], len, 1, 12, 0, 0, FAULT_MECH_MOVE, 2);
 	printf("\n## 1 vCPU interleaving 2 nodes, 4 KiB, %zu MiB: VMAs left in "
 	       "guest RAM\n",
 	       len >> 20);

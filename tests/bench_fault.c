@@ -476,7 +476,7 @@ static void bench_numavm(struct row *row, size_t len, unsigned int nv,
 static void part2(size_t len, unsigned int nv)
 {
 	size_t small = len < 16 * MiB ? len : 16 * MiB;
-	struct row rows[11];
+	struct row rows[12];
 	unsigned int i, n = 0, b, p;
 
 	memset(rows, 0, sizeof(rows));
@@ -486,6 +486,8 @@ static void part2(size_t len, unsigned int nv)
 	bench_numavm(&rows[n++], small, nv, 12, 0, 1, FAULT_MECH_MAP, 1);
 	rows[n].name = "(ah) 4K, a handler on each CPU (16M)";
 	bench_numavm(&rows[n++], small, nv, 12, 0, 2, FAULT_MECH_MAP, 1);
+	rows[n].name = "(a5) 4K granule, move";
+	bench_numavm(&rows[n++], len, nv, 12, 0, 0, FAULT_MECH_MOVE, 1);
 	rows[n].name = "(a2) 4K + fault-around 16, memfd map";
 	bench_numavm(&rows[n++], len, nv, 12, 16, 0, FAULT_MECH_MAP, 1);
 	rows[n].name = "(a3) 64K granule, memfd map";

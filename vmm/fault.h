@@ -120,8 +120,9 @@ struct fault_ctx;	/* opaque: see fault.c */
 
 /*
  * fault_ctx_create - serve faults on guest RAM [guest_base, guest_base + size)
- * (a private anonymous mapping, 2 MiB aligned, size a multiple of the
- * granule) from @pools[0..nr_nodes) through @ops.  Opens the userfaultfd,
+ * (a private anonymous mapping, base and size multiples of the granule;
+ * 2 MiB alignment lets the host use THPs) from @pools[0..nr_nodes), whose
+ * frames @ops hands out (&fault_numa_ops with the VM's struct numa_vm *).  Opens the userfaultfd,
  * registers the range, raises vm.max_map_count when the worst case needs
  * it (one mapping per granule), allocates the per-granule records.  No
  * thread is started.  FAULT_MECH_MAP needs memfd pools; FAULT_MECH_MOVE

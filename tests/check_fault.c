@@ -123,6 +123,8 @@ static struct tvm *tvm_create(unsigned int nr_nodes, unsigned int nr_vcpus,
 
 	opts->on_oom = tvm_on_oom;
 	opts->cb_arg = vm;
+	/* a few thousand VMAs at most here: leave the host's sysctl alone */
+	opts->no_map_count = true;
 	vm->ctx = fault_ctx_create(&fault_numa_ops, vm->nv, vm->pools, nr_nodes,
 				   vm->guest, vm->size, opts, err, sizeof(err));
 	ck_assert_msg(vm->ctx != NULL, "fault_ctx_create: %s", err);
@@ -493,7 +495,8 @@ START_TEST(test_preferred_fallback)
 				   vm->pools[2].base };
 		struct fault_opts o2 = { .handler_cpu = { -1 },
 					 .on_oom = tvm_on_oom,
-					 .cb_arg = vm };
+					 .cb_arg = vm,
+					 .no_map_count = true };
 
 		vm->nv = numa_vm_create(&vm->topo, bases, err, sizeof(err));
 		ck_assert_msg(vm->nv != NULL, "%s", err);

@@ -1,13 +1,16 @@
 /*
  * The fault handler: thin glue from a userfaultfd message to a placed frame
- * (read event -> thread to vCPU -> granule -> allocate by policy -> map the
- * frame from its node pool -> wake), plus the per-granule records behind
+ * (read event -> thread to vCPU -> granule -> allocate by policy -> place
+ * the frame: map it from its node's memfd pool, or UFFDIO_MOVE its page
+ * from an anonymous pool -> wake), plus the per-granule records behind
  * get-node and free-range, fault-around, the OOM policy and the counters.
+ * docs/fault.md gives the measurements behind each choice.
  *
  * Granule states (one uint64_t per granule, changed only by CAS):
  *   EMPTY  -> BUSY    a handler claims a missing granule (the only way to
- *                     allocate for it: exactly one allocation per granule)
- *   BUSY   -> PLACED  the frame is mapped; its waiters are woken
+ *                     allocate for it: exactly one allocation per granule),
+ *                     or free-range claims it
+ *   BUSY   -> PLACED  the frame is placed; its waiters are woken
  *   BUSY   -> EMPTY   allocation failed (OOM) or free-range finished
  *   PLACED -> BUSY    free-range claims it
  * A message for a granule that is not EMPTY is a race someone else wins:

@@ -8,13 +8,16 @@
 #   make check-guest-numavm           numavm only (also run by check-asan)
 #   make check-guest-qemu             QEMU only
 
-GUEST_TESTS	:= hello smp touch exit hcall
+GUEST_TESTS	:= hello smp touch exit hcall \
+		   numa-local interleave weighted preferred oom free-range \
+		   concurrent granule-2m
 GUEST_LIB_SRCS	:= guest-tests/lib/cstart64.S guest-tests/lib/setup.c \
 		   guest-tests/lib/bootinfo.c guest-tests/lib/serial.c \
 		   guest-tests/lib/printf.c guest-tests/lib/report.c \
 		   guest-tests/lib/string.c guest-tests/lib/smp.c \
 		   guest-tests/lib/apic.c guest-tests/lib/fwcfg.c \
-		   guest-tests/lib/hcall.c guest-tests/lib/timing.c
+		   guest-tests/lib/hcall.c guest-tests/lib/timing.c \
+		   guest-tests/lib/place.c
 
 GUEST_CFLAGS	:= -std=gnu11 -O2 -g -m64 -ffreestanding -nostdlib -fno-pic \
 		   -fno-pie -mno-red-zone -mno-sse -mno-mmx -mno-avx \

@@ -15,6 +15,7 @@
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
 build=build
 mode=numavm
 group=
@@ -52,7 +53,8 @@ kvm_usable() { [ -c "$kvm_dev" ] && [ -r "$kvm_dev" ] && [ -w "$kvm_dev" ]; }
 # --- parse the table into tests[] and cfg_<key>[name] -------------------
 declare -a tests=()
 declare -A cfg_file cfg_smp cfg_mem cfg_append cfg_extra_params \
-	cfg_qemu_params cfg_expect cfg_groups cfg_timeout
+	cfg_qemu_params cfg_expect cfg_qemu_expect cfg_groups cfg_timeout \
+	cfg_config
 cur=
 lineno=0
 while IFS= read -r line || [ -n "$line" ]; do
@@ -71,7 +73,7 @@ while IFS= read -r line || [ -n "$line" ]; do
 	key=${BASH_REMATCH[1]}
 	val=${BASH_REMATCH[2]}
 	case $key in
-	file|smp|mem|append|extra_params|qemu_params|expect|groups|timeout)
+	file|smp|mem|append|extra_params|qemu_params|expect|qemu_expect|groups|timeout|config)
 		declare -n ref=cfg_$key
 		# shellcheck disable=SC2034  # a nameref to cfg_<key>
 		ref["$cur"]=$val
@@ -122,12 +124,14 @@ else
 fi
 
 numavm_has_append=
+numavm_has_config=
 passed=0 failed=0 skipped=0
 
 run_one() {
 	local name=$1 file=${cfg_file[$1]:-} smp=${cfg_smp[$1]:-1}
 	local mem=${cfg_mem[$1]:-128} append=${cfg_append[$1]:-}
 	local expect=${cfg_expect[$1]:-pass} timeout=${cfg_timeout[$1]:-30}
+	local config=${cfg_config[$1]:-}
 	local img=$imgdir/$file log=$logdir/$name.$mode.log
 	local label status why limit=$timeout
 	local -a cmd
@@ -159,14 +163,33 @@ run_one() {
 				return
 			fi
 		fi
+		if [ -n "$config" ]; then
+			if [ -z "$numavm_has_config" ]; then
+				if "$numavm" -h 2>&1 | grep -q -- '--config'; then
+					numavm_has_config=yes
+				else
+					numavm_has_config=no
+				fi
+			fi
+			if [ "$numavm_has_config" = no ]; then
+				result SKIP "$name" "needs $config and numavm has no --config"
+				return
+			fi
+		fi
 		# numavm stops the guest itself; timeout(1) is the backstop
 		limit=$((timeout + 5))
-		cmd=("$numavm" -smp "$smp" -m "$mem" --timeout "$timeout")
+		if [ -n "$config" ]; then
+			# the config file sets RAM, vCPUs and the topology
+			cmd=("$numavm" --config "$root/$config" --timeout "$timeout")
+		else
+			cmd=("$numavm" -smp "$smp" -m "$mem" --timeout "$timeout")
+		fi
 		[ -n "$append" ] && cmd+=(-append "$append")
 		# shellcheck disable=SC2206
 		cmd+=(${cfg_extra_params[$name]:-} "$img")
 	else
 		label="qemu/$accel"
+		expect=${cfg_qemu_expect[$name]:-$expect}
 		cmd=("$qemu" -accel "$accel" -nodefaults -display none
 		     -monitor none -serial stdio
 		     -device "isa-debug-exit,iobase=0xf4,iosize=0x04"

@@ -16,6 +16,8 @@ static void place_topo_cpu(void *arg)
 	struct nv_topology t __aligned(8);
 	int id = smp_id();
 
+	/* touched by the guest first: the VMM's write then finds it backed */
+	memset(&t, 0, sizeof(t));
 	if (nv_topology(&t)) {
 		place.cpu_vcpu[id] = -1;
 		place.cpu_node[id] = -1;

@@ -58,14 +58,26 @@ struct range_builder {
 	const struct mempolicy *pol;
 };
 
+/*
+ * Append [s, e) or extend the last range with it.  Past @cap the pieces are
+ * only counted (the caller then fails with -ENOSPC): the count never goes
+ * down, so once it exceeds @cap the verdict is known and r[] is never read
+ * or written beyond r[cap - 1].  At exactly @cap a piece may still merge
+ * into r[cap - 1], which is why the test is "> cap".
+ */
 static void range_push(struct range_builder *rb, gpa_t s, gpa_t e,
 		       uint64_t pgoff, const struct mempolicy *pol)
 {
-	struct range_policy *last = rb->nr ? &rb->r[rb->nr - 1] : NULL;
 	struct range_policy cur = { .start = s, .end = e, .pgoff = pgoff };
+	struct range_policy *last;
 
 	if (s >= e)
 		return;
+	if (rb->nr > rb->cap) {
+		rb->nr++;
+		return;
+	}
+	last = rb->nr ? &rb->r[rb->nr - 1] : NULL;
 	cur.pol = *pol;
 	if (last && range_can_merge(last, &cur)) {
 		last->end = e;
@@ -73,7 +85,7 @@ static void range_push(struct range_builder *rb, gpa_t s, gpa_t e,
 	}
 	if (rb->nr < rb->cap)
 		rb->r[rb->nr] = cur;
-	rb->nr++;		/* counted even past cap: the caller checks */
+	rb->nr++;
 }
 
 /* A piece of the new range: its offset counts from the start of the call */

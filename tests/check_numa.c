@@ -1274,7 +1274,7 @@ START_TEST(test_range_limit)
 					       &s, ERR),
 			 -ENOSPC);
 	ck_assert_ptr_nonnull(strstr(err, "more than 256"));
-	/* splitting one would also exceed the limit */
+	/* replacing a whole range keeps the count: allowed at the limit */
 	s.nodes = 2;
 	ck_assert_int_eq(
 		numa_set_range_policy(nv, 0, PAGE_SIZE, &s, err, sizeof(err)),
@@ -1289,6 +1289,58 @@ START_TEST(test_range_limit)
 	ck_assert_int_eq(alloc_node(nv, 0, 2 * PAGE_SIZE, 0, 0), 1);
 	ck_assert_int_eq(alloc_node(nv, 0, 2 * 255 * PAGE_SIZE, 0, 0), 1);
 	ck_assert_int_eq(alloc_node(nv, 0, 2 * 254 * PAGE_SIZE, 0, 0), 0);
+	numa_vm_destroy(nv);
+}
+END_TEST
+
+/*
+ * A split at the limit: a different policy on the middle page of a
+ * multi-page range needs two more ranges.  -ENOSPC with nothing changed,
+ * and the builder must not touch memory past its 256 entries (ASan).
+ */
+START_TEST(test_range_limit_split)
+{
+	struct numa_vm *nv = mk_vm_n(2, 1);
+	static struct range_policy before[NUMA_MAX_RANGES],
+		after[NUMA_MAX_RANGES];
+	struct mpol_spec s = { .mode = MPOL_INTERLEAVE, .nodes = NODES(0, 1) };
+	static const unsigned int victims[] = { 0, 128, 254, 255 };
+	char err[256];
+	unsigned int i, v;
+
+	/* 256 ranges of 3 pages, [4i, 4i + 3), bind {0} / {1} alternately */
+	for (i = 0; i < NUMA_MAX_RANGES; i++)
+		set_range(nv, 4 * i * PAGE_SIZE, 3 * PAGE_SIZE, MPOL_BIND,
+			  NODES(i & 1));
+	ck_assert_uint_eq(ranges(nv, before), NUMA_MAX_RANGES);
+	for (v = 0; v < ARRAY_SIZE(victims); v++) {
+		gpa_t mid = (4 * victims[v] + 1) * PAGE_SIZE;
+
+		err[0] = '\0';
+		ck_assert_int_eq(numa_set_range_policy(nv, mid, PAGE_SIZE, &s,
+						       ERR),
+				 -ENOSPC);
+		ck_assert_ptr_nonnull(strstr(err, "more than 256"));
+		ck_assert_uint_eq(ranges(nv, after), NUMA_MAX_RANGES);
+		ck_assert(!memcmp(before, after, sizeof(before)));
+		/* the page still follows the old policy */
+		ck_assert_int_eq(alloc_node(nv, 0, mid, 0, 0),
+				 (int)(victims[v] & 1));
+	}
+	/* a new policy in the gap between ranges 0 and 1: one too many */
+	ck_assert_int_eq(numa_set_range_policy(nv, 3 * PAGE_SIZE, PAGE_SIZE,
+					       &s, ERR),
+			 -ENOSPC);
+	/* growing the last range at the limit merges into it: allowed */
+	set_range(nv, (4 * 255 + 3) * PAGE_SIZE, PAGE_SIZE, MPOL_BIND,
+		  NODES(1));
+	ck_assert_uint_eq(ranges(nv, after), NUMA_MAX_RANGES);
+	assert_range(&after[255], 4 * 255, 4 * 255 + 4, 0, MPOL_BIND);
+	/* filling the gap before it with its policy merges too */
+	set_range(nv, (4 * 254 + 3) * PAGE_SIZE, PAGE_SIZE, MPOL_BIND,
+		  NODES(1));
+	ck_assert_uint_eq(ranges(nv, after), NUMA_MAX_RANGES);
+	assert_range(&after[255], 4 * 254 + 3, 4 * 255 + 4, 0, MPOL_BIND);
 	numa_vm_destroy(nv);
 }
 END_TEST
@@ -1486,6 +1538,7 @@ static Suite *numa_suite(void)
 	tcase_add_test(tc, test_range_split_merge);
 	tcase_add_test(tc, test_range_override);
 	tcase_add_test(tc, test_range_limit);
+	tcase_add_test(tc, test_range_limit_split);
 	tcase_add_test(tc, test_range_model);
 	suite_add_tcase(s, tc);
 

@@ -4,7 +4,8 @@
  * ranges live in a fixed, sorted array: a VM has few of them, a fault does
  * a binary search, and a fixed array can be read lock-free under a sequence
  * count (the fault path never writes a shared cache line) while a writer,
- * serialised by the mutex, builds the new array aside and copies it in.
+ * serialised by the mutex, builds the new array in the tree's scratch
+ * array (no allocation) and copies it in.
  *
  * Interleave offsets: each range remembers @pgoff, the page offset of its
  * start inside the mbind() call that set its policy (Linux: vm_pgoff), so
@@ -18,7 +19,6 @@
 #include "numa/range.h"
 
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "numa/seqcount.h"
@@ -109,9 +109,7 @@ int range_set(struct range_tree *rt, gpa_t start, gpa_t end,
 	if ((start | end) & (PAGE_SIZE - 1) || start >= end)
 		return -EINVAL;
 	rb.cap = NUMA_MAX_RANGES;
-	rb.r = malloc(sizeof(*rb.r) * rb.cap);
-	if (!rb.r)
-		return -ENOMEM;
+	rb.r = rt->scratch;
 
 	pthread_mutex_lock(&rt->lock);
 	for (i = 0; i < rt->nr; i++) {
@@ -161,7 +159,6 @@ int range_set(struct range_tree *rt, gpa_t start, gpa_t end,
 	__atomic_store_n(&rt->seq, rt->seq + 1, __ATOMIC_RELEASE);
 out_unlock:
 	pthread_mutex_unlock(&rt->lock);
-	free(rb.r);
 	return ret;
 }
 

@@ -30,6 +30,8 @@ struct range_tree {
 	unsigned int seq;		/* odd while a writer changes @r */
 	unsigned int nr;
 	struct range_policy r[NUMA_MAX_RANGES];
+	/* under @lock: where range_set() builds the new array */
+	struct range_policy scratch[NUMA_MAX_RANGES];
 };
 
 void range_init(struct range_tree *rt);
@@ -40,7 +42,8 @@ void range_destroy(struct range_tree *rt);
  * the ranges it overlaps, merges equal neighbours (for interleave modes only
  * if their offsets continue).  Returns 0, -EINVAL for an unaligned or empty
  * range, -ENOSPC if the result would exceed NUMA_MAX_RANGES (state
- * unchanged).  Takes rt->lock.
+ * unchanged).  Takes rt->lock; allocates nothing (the new array is built in
+ * rt->scratch).
  */
 int range_set(struct range_tree *rt, gpa_t start, gpa_t end,
 	      const struct mempolicy *pol) __must_check;

@@ -37,6 +37,7 @@ void config_init(struct config *c)
 	memset(c, 0, sizeof(*c));
 	c->granule = CONFIG_DEFAULT_GRANULE;
 	c->oom = CONFIG_OOM_STOP;
+	c->placement = true;
 	c->host_pol.mode = MPOL_DEFAULT;
 	for (i = 0; i < NUMA_MAX_NODES; i++)
 		c->host_mode[i] = MPOL_BIND;
@@ -872,6 +873,11 @@ int config_validate(struct config *c, char *err, size_t len)
 			    "%s)", c->where.ram,
 			    config_fmt_size(b1, sizeof(b1), c->ram_size),
 			    config_fmt_size(b2, sizeof(b2), CONFIG_MAX_RAM));
+	if (c->ram_size && c->ram_size < CONFIG_MIN_RAM)
+		return fail(err, len, "%s: guest RAM %s is too small (at least "
+			    "%s)", c->where.ram,
+			    config_fmt_size(b1, sizeof(b1), c->ram_size),
+			    config_fmt_size(b2, sizeof(b2), CONFIG_MIN_RAM));
 	if (!c->ram_size || c->ram_size % c->granule)
 		return fail(err, len, "%s: guest RAM %s is not a non-zero "
 			    "multiple of the %s fault granularity (%s)",
@@ -988,6 +994,8 @@ void config_usage(FILE *f, const char *prog)
 		"  --fault-around N     also place N neighbouring 4K pages\n"
 		"  --prealloc, --no-prealloc  populate node pools at start\n"
 		"  --thp, --no-thp      transparent huge pages for the pools\n"
+		"  --no-placement       plain anonymous guest RAM, paged by the host\n"
+		"                       kernel (no fault path; --placement: default)\n"
 		"  --oom stop|wait      on OOM: stop the VM, or park the vCPU\n"
 		"  --socket PATH        stats/control socket\n"
 		"  -v, --verbose        more messages (repeatable)\n"
@@ -1007,6 +1015,8 @@ enum opt_kind {
 	OPT_NO_PREALLOC,
 	OPT_THP,
 	OPT_NO_THP,
+	OPT_PLACEMENT,
+	OPT_NO_PLACEMENT,
 	OPT_OOM,
 	OPT_SOCKET,
 	OPT_HELP,
@@ -1034,6 +1044,8 @@ static const struct opt opts[] = {
 	{ "--no-prealloc", OPT_NO_PREALLOC, false },
 	{ "--thp", OPT_THP, false },
 	{ "--no-thp", OPT_NO_THP, false },
+	{ "--placement", OPT_PLACEMENT, false },
+	{ "--no-placement", OPT_NO_PLACEMENT, false },
 	{ "--oom", OPT_OOM, true },
 	{ "--socket", OPT_SOCKET, true },
 	{ "-v", OPT_VERBOSE, false },
@@ -1142,6 +1154,10 @@ static int apply_opt(struct config *c, struct config_qemu *q,
 	case OPT_THP:
 	case OPT_NO_THP:
 		c->thp = o->kind == OPT_THP;
+		break;
+	case OPT_PLACEMENT:
+	case OPT_NO_PLACEMENT:
+		c->placement = o->kind == OPT_PLACEMENT;
 		break;
 	case OPT_OOM:
 		ret = config_parse_oom(arg, &c->oom, msg, sizeof(msg));

@@ -47,6 +47,7 @@
 #define CONFIG_ERR_LEN		512		/* a good size for @err buffers */
 #define CONFIG_FILE_MAX		(1U << 20)	/* config files are read whole */
 #define CONFIG_MAX_RAM		(1ULL << 40)	/* 1 TiB */
+#define CONFIG_MIN_RAM		(2ULL << 20)	/* a loader and its stack */
 #define CONFIG_MAX_FAULT_AROUND	512		/* pages: one 2 MiB block */
 #define CONFIG_MAX_TIMEOUT	(7U * 24 * 3600)
 
@@ -118,6 +119,8 @@ struct config {
 	unsigned int fault_around;	/* extra 4 KiB pages per fault, 0 = off */
 	bool prealloc;			/* populate the node pools at start */
 	bool thp;			/* MADV_HUGEPAGE on the node pools */
+	bool placement;			/* false: plain anonymous guest RAM,
+					 * demand-paged by the host kernel */
 	enum config_oom oom;
 
 	/* [socket] */

@@ -481,6 +481,9 @@ static int ini_memory(struct ini_state *s, const char *sec, const char *key,
 	} else if (!strcasecmp(key, "oom")) {
 		if (config_parse_oom(val, &c->oom, msg, sizeof(msg)))
 			return ini_fail(s, "[%s] oom: %s", sec, msg);
+	} else if (!strcasecmp(key, "placement")) {
+		if (config_parse_bool(val, &c->placement, msg, sizeof(msg)))
+			return ini_fail(s, "[%s] placement: %s", sec, msg);
 	} else {
 		return ini_fail(s, "[%s] unknown key '%s' (granularity, "
 				"fault-around, prealloc, thp, oom)", sec, key);

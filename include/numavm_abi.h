@@ -40,6 +40,7 @@ enum nv_hcall_nr {
 #define NV_ENOENT	(-2)
 #define NV_EFAULT	(-14)
 #define NV_EINVAL	(-22)
+#define NV_ENOSPC	(-28)	/* too many range policies */
 #define NV_ENOSYS	(-38)
 
 struct nv_hcall {

@@ -5,7 +5,11 @@
  * (create a VM, run real-mode and protected-mode snippets, inspect
  * registers and exits, hypercalls through a real OUT, failures and
  * timeout) need /dev/kvm; without it each prints "SKIP: no /dev/kvm" and
- * checks nothing.  The CLI cases run the numavm binary next to this test.
+ * checks nothing.  The memory hypercalls run on a real VM (vm_init: node
+ * pools, the NUMA engine, guest RAM registered with userfaultfd and its
+ * fault handlers) with host threads registered as vCPUs playing the
+ * guest.  The CLI cases run the numavm binary next to this test, with
+ * every shipped config, up to the KVM open.
  */
 #include <check.h>
 #include <elf.h>
@@ -19,11 +23,20 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <pthread.h>
+
 #include "numavm_abi.h"
+#include "mm/buddy.h"
+#include "numa/numa.h"
+#include "vmm/config.h"
+#include "vmm/fault.h"
+#include "vmm/hc_mem.h"
 #include "vmm/guest_ram.h"
 #include "vmm/hypercall.h"
 #include "vmm/ioport.h"
@@ -1149,6 +1162,7 @@ START_TEST(test_topology_checks)
 	struct numa_topology t;
 	char e[160];
 
+	/* vm_topology_default; the rest is numa/'s topo_validate */
 	ck_assert_int_eq(vm_topology_default(&t, 64 * MiB, 0), -EINVAL);
 	ck_assert_int_eq(vm_topology_default(&t, 64 * MiB, NUMA_MAX_VCPUS + 1),
 			 -EINVAL);
@@ -1156,32 +1170,16 @@ START_TEST(test_topology_checks)
 	ck_assert_uint_eq(t.nr_nodes, 1);
 	ck_assert_uint_eq(t.node_mem[0], 64 * MiB);
 	ck_assert_uint_eq(t.distance[0][0], NUMA_LOCAL_DISTANCE);
-	ck_assert_int_eq(vm_topology_check(&t, 64 * MiB, e, sizeof(e)), 0);
-	ck_assert_int_eq(vm_topology_check(&t, 32 * MiB, e, sizeof(e)), -EINVAL);
-	ck_assert_ptr_nonnull(strstr(e, "more than"));
-	ck_assert_int_eq(vm_topology_check(&t, 128 * MiB, e, sizeof(e)), -EINVAL);
-	ck_assert_ptr_nonnull(strstr(e, "adds up to"));
+	ck_assert_int_eq(topo_validate(&t, e, sizeof(e)), 0);
 
 	t.nr_nodes = 2;
 	t.node_mem[0] = t.node_mem[1] = 32 * MiB;
 	t.distance[1][1] = 10;
-	ck_assert_int_eq(vm_topology_check(&t, 64 * MiB, e, sizeof(e)), -EINVAL);
-	ck_assert_ptr_nonnull(strstr(e, "distance 0->1"));
+	ck_assert_int_eq(topo_validate(&t, e, sizeof(e)), -EINVAL);
 	t.distance[0][1] = t.distance[1][0] = 20;
-	ck_assert_int_eq(vm_topology_check(&t, 64 * MiB, e, sizeof(e)), 0);
-	t.distance[1][0] = 255;
-	ck_assert_int_eq(vm_topology_check(&t, 64 * MiB, e, sizeof(e)), -EINVAL);
-	t.distance[1][0] = 20;
+	ck_assert_int_eq(topo_validate(&t, e, sizeof(e)), 0);
 	t.vcpu_node[3] = 2;
-	ck_assert_int_eq(vm_topology_check(&t, 64 * MiB, e, sizeof(e)), -EINVAL);
-	ck_assert_ptr_nonnull(strstr(e, "vCPU 3"));
-	t.vcpu_node[3] = 1;
-	t.node_mem[1] = 32 * MiB + 1;
-	ck_assert_int_eq(vm_topology_check(&t, 64 * MiB + 1, e, sizeof(e)),
-			 -EINVAL);
-	t.node_mem[1] = 32 * MiB;
-	t.nr_nodes = 0;
-	ck_assert_int_eq(vm_topology_check(&t, 64 * MiB, e, sizeof(e)), -EINVAL);
+	ck_assert_int_eq(topo_validate(&t, e, sizeof(e)), -EINVAL);
 }
 END_TEST
 
@@ -1347,6 +1345,577 @@ START_TEST(test_vm_init_errors)
 	ck_assert_int_eq(vm_topology_default(&t, 8 * MiB, 1), 0);
 	cfg.topo = &t;	/* 8 MiB of nodes for 16 MiB of RAM */
 	ck_assert_int_eq(vm_init(&tvm, &cfg), -EINVAL);
+	vm_destroy(&tvm);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* the memory hypercalls on a real fault path (no KVM) */
+
+#define MPOL_F_BOTH	(MPOL_F_STATIC_NODES | MPOL_F_RELATIVE_NODES)
+#define MBLK		0x2000ULL	/* call block */
+#define MW		0x3000ULL	/* weights buffer */
+#define MD		(8 * MiB)	/* data pages */
+#define FAR		(1ULL << 40)
+
+/* A VM from an INI text, through the config parser as numavm does */
+static void vm_from_ini(struct vm *vm, const char *ini)
+{
+	static struct config c;
+	struct vm_config cfg = { .serial_fd = -1 };
+	char msg[CONFIG_ERR_LEN];
+
+	config_init(&c);
+	ck_assert_msg(config_parse_ini(&c, "t.ini", ini, strlen(ini), msg,
+				       sizeof(msg)) == 0, "%s", msg);
+	ck_assert_msg(config_validate(&c, msg, sizeof(msg)) == 0, "%s", msg);
+	cfg.conf = &c;
+	ck_assert_int_eq(vm_init(vm, &cfg), 0);
+}
+
+static const char *const two_nodes_ini =
+	"[machine]\nmemory = 32M\nvcpus = 2\n"
+	"[node 0]\nmemory = 16M\ncpus = 0\n"
+	"[node 1]\nmemory = 16M\ncpus = 1\n";
+
+/* As vCPU @vcpu would: a block at MBLK, dispatched, ret read back */
+static int32_t vcall(struct vm *vm, unsigned int vcpu, uint32_t nr,
+		     uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
+		     uint64_t a4, uint64_t a5)
+{
+	struct nv_hcall c = { .nr = nr, .ret = NV_ENOSYS,
+			      .args = { a0, a1, a2, a3, a4, a5 } };
+	int st;
+
+	ck_assert_int_eq(guest_ram_write(&vm->ram, MBLK, &c, sizeof(c)), 0);
+	ck_assert_int_eq(hypercall_dispatch(&vm->hc, vcpu, MBLK, &st),
+			 HYPERCALL_DONE);
+	ck_assert_int_eq(guest_ram_read(&vm->ram, MBLK, &c, sizeof(c)), 0);
+	return c.ret;
+}
+
+/* Free pages of @node, buddy free lists plus per-vCPU caches */
+static uint64_t node_free(struct vm *vm, unsigned int node)
+{
+	struct buddy_info bi;
+
+	buddy_get_info(numa_node_buddy(vm->nv, node), &bi);
+	return bi.free_pages + bi.pcp_pages;
+}
+
+static void touch(struct vm *vm, gpa_t gpa, uint8_t v)
+{
+	ck_assert_int_eq(guest_ram_write(&vm->ram, gpa, &v, 1), 0);
+}
+
+/* A host thread registered with the fault path as vCPU @vcpu runs @fn */
+struct as_vcpu {
+	struct vm *vm;
+	unsigned int vcpu;
+	void (*fn)(struct vm *vm, unsigned int vcpu);
+};
+
+static void *as_vcpu_thread(void *arg)
+{
+	struct as_vcpu *a = arg;
+
+	ck_assert_int_eq(fault_register_vcpu(a->vm->fault, (int)a->vcpu,
+					     gettid()), 0);
+	a->fn(a->vm, a->vcpu);
+	return NULL;
+}
+
+static pthread_t start_as_vcpu(struct as_vcpu *a)
+{
+	pthread_t t;
+
+	ck_assert_int_eq(pthread_create(&t, NULL, as_vcpu_thread, a), 0);
+	return t;
+}
+
+static void run_as_vcpu(struct vm *vm, unsigned int vcpu,
+			void (*fn)(struct vm *vm, unsigned int vcpu))
+{
+	struct as_vcpu a = { .vm = vm, .vcpu = vcpu, .fn = fn };
+
+	pthread_join(start_as_vcpu(&a), NULL);
+}
+
+static void hc_mem_placement(struct vm *vm, unsigned int me)
+{
+	static const uint8_t w[NV_MAX_NODES] = { 3, 1 };
+	uint64_t f0, f1, zero = 0, v;
+	unsigned int i, on[2] = { 0, 0 };
+	int32_t n;
+
+	/* the block and weights pages get placed first: not counted */
+	ck_assert_int_eq(vcall(vm, me, NV_HC_ABI_VERSION, 0, 0, 0, 0, 0, 0),
+			 NV_ABI_VERSION);
+	ck_assert_int_eq(guest_ram_write(&vm->ram, MW, w, sizeof(w)), 0);
+	f0 = node_free(vm, 0);
+	f1 = node_free(vm, 1);
+
+	/* set-policy: bind to node 0, then default (home node 1) */
+	ck_assert_int_eq(vcall(vm, me, NV_HC_SET_POLICY, MPOL_BIND, 1, 0, 0,
+			       0, 0), 0);
+	touch(vm, MD, 0xa5);
+	ck_assert_int_eq(vcall(vm, me, NV_HC_GET_NODE, MD + 123, 0, 0, 0, 0,
+			       0), 0);
+	ck_assert_int_eq(vcall(vm, me, NV_HC_SET_POLICY, MPOL_DEFAULT, 0, 0,
+			       0, 0, 0), 0);
+	touch(vm, MD + PAGE_SIZE, 0xa5);
+	ck_assert_int_eq(vcall(vm, me, NV_HC_GET_NODE, MD + PAGE_SIZE, 0, 0,
+			       0, 0, 0), 1);
+
+	/* weighted interleave 3:1 from a guest weights buffer */
+	ck_assert_int_eq(vcall(vm, me, NV_HC_SET_POLICY,
+			       MPOL_WEIGHTED_INTERLEAVE, 3, MW, 0, 0, 0), 0);
+	for (i = 0; i < 8; i++) {
+		touch(vm, MD + (16 + i) * PAGE_SIZE, 1);
+		n = vcall(vm, me, NV_HC_GET_NODE, MD + (16 + i) * PAGE_SIZE,
+			  0, 0, 0, 0, 0);
+		ck_assert(n == 0 || n == 1);
+		on[n]++;
+	}
+	ck_assert_uint_eq(on[0], 6);
+	ck_assert_uint_eq(on[1], 2);
+
+	/* mbind: a range interleaved over both nodes wins over the vCPU's */
+	ck_assert_int_eq(vcall(vm, me, NV_HC_MBIND, MD + MiB, 4 * PAGE_SIZE,
+			       MPOL_INTERLEAVE, 3, 0, 0), 0);
+	on[0] = on[1] = 0;
+	for (i = 0; i < 4; i++) {
+		touch(vm, MD + MiB + i * PAGE_SIZE, 2);
+		n = vcall(vm, me, NV_HC_GET_NODE, MD + MiB + i * PAGE_SIZE, 0,
+			  0, 0, 0, 0);
+		ck_assert(n == 0 || n == 1);
+		on[n]++;
+	}
+	ck_assert_uint_eq(on[0], 2);
+	ck_assert_uint_eq(on[1], 2);
+	ck_assert_int_eq(vcall(vm, me, NV_HC_GET_NODE, MD + 2 * MiB, 0, 0, 0,
+			       0, 0), NV_ENOENT);
+	ck_assert_uint_eq(node_free(vm, 0) + node_free(vm, 1),
+			  f0 + f1 - 14);
+
+	/* free-range: unbacked again, frames back, re-touch reads zero */
+	ck_assert_int_eq(vcall(vm, me, NV_HC_FREE_RANGE, MD, 2 * MiB, 0, 0,
+			       0, 0), 0);
+	ck_assert_int_eq(vcall(vm, me, NV_HC_GET_NODE, MD, 0, 0, 0, 0, 0),
+			 NV_ENOENT);
+	ck_assert_uint_eq(node_free(vm, 0), f0);
+	ck_assert_uint_eq(node_free(vm, 1), f1);
+	for (i = 0; i < 32; i++) {
+		ck_assert_int_eq(guest_ram_read(&vm->ram, MD + i * PAGE_SIZE,
+						&v, sizeof(v)), 0);
+		ck_assert_uint_eq(v, zero);
+	}
+	ck_assert_int_ge(vcall(vm, me, NV_HC_GET_NODE, MD, 0, 0, 0, 0, 0), 0);
+	ck_assert_int_eq(vcall(vm, me, NV_HC_FREE_RANGE, MD, 2 * MiB, 0, 0,
+			       0, 0), 0);
+	ck_assert_uint_eq(node_free(vm, 0), f0);
+	ck_assert_uint_eq(node_free(vm, 1), f1);
+}
+
+START_TEST(test_hc_mem_placement)
+{
+	struct fault_stats st;
+
+	vm_from_ini(&tvm, two_nodes_ini);
+	ck_assert_ptr_nonnull(tvm.fault);
+	run_as_vcpu(&tvm, 1, hc_mem_placement);
+	ck_assert_int_eq(fault_get_stats(tvm.fault, 1, &st), 0);
+	ck_assert_uint_ge(st.granules, 14 + 32);
+	ck_assert_uint_ge(st.frees, 14 + 32);
+	vm_destroy(&tvm);
+}
+END_TEST
+
+static void hc_mem_bad_args(struct vm *vm, unsigned int me)
+{
+	static const uint8_t w[NV_MAX_NODES] = { 3, 1 };
+	uint64_t end = 32 * MiB, f0, f1;
+	struct mpol_spec before, after;
+	unsigned int nr_ranges;
+	unsigned int i;
+	static const struct {
+		uint32_t nr;
+		uint64_t a[6];
+		int32_t want;
+	} bad[] = {
+		/* set-policy */
+		{ NV_HC_SET_POLICY, { 0xff, 1 }, NV_EINVAL },
+		{ NV_HC_SET_POLICY, { MPOL_MAX, 1 }, NV_EINVAL },
+		{ NV_HC_SET_POLICY, { MPOL_BIND, 0 }, NV_EINVAL },
+		{ NV_HC_SET_POLICY, { MPOL_BIND, 1ULL << 63 }, NV_EINVAL },
+		{ NV_HC_SET_POLICY, { MPOL_BIND, 1ULL << 32 }, NV_EINVAL },
+		{ NV_HC_SET_POLICY, { MPOL_BIND, 1 << 5 }, NV_EINVAL },
+		{ NV_HC_SET_POLICY, { (1ULL << 32) | MPOL_BIND, 1 }, NV_EINVAL },
+		{ NV_HC_SET_POLICY, { MPOL_BIND | MPOL_F_BOTH, 1 }, NV_EINVAL },
+		{ NV_HC_SET_POLICY, { MPOL_BIND, 1, FAR }, NV_EFAULT },
+		{ NV_HC_SET_POLICY, { MPOL_BIND, 1, 32 * MiB - 8 }, NV_EFAULT },
+		{ NV_HC_SET_POLICY, { MPOL_BIND, 1, ~0ULL - 7 }, NV_EFAULT },
+		{ NV_HC_SET_POLICY, { MPOL_BIND, 1, MW }, NV_EINVAL },
+		{ NV_HC_SET_POLICY, { MPOL_BIND, 1, 0, 1 }, NV_EINVAL },
+		/* mbind */
+		{ NV_HC_MBIND, { MD + 1, PAGE_SIZE, MPOL_BIND, 1 }, NV_EINVAL },
+		{ NV_HC_MBIND, { MD, 100, MPOL_BIND, 1 }, NV_EINVAL },
+		{ NV_HC_MBIND, { MD, 0, MPOL_BIND, 1 }, NV_EINVAL },
+		{ NV_HC_MBIND, { MD, PAGE_SIZE, 0xff, 1 }, NV_EINVAL },
+		{ NV_HC_MBIND, { MD, PAGE_SIZE, MPOL_BIND, 1ULL << 63 }, NV_EINVAL },
+		{ NV_HC_MBIND, { MD, PAGE_SIZE, MPOL_BIND, 4 }, NV_EINVAL },
+		{ NV_HC_MBIND, { MD, PAGE_SIZE, MPOL_BIND, 1, FAR }, NV_EFAULT },
+		{ NV_HC_MBIND, { FAR, PAGE_SIZE, MPOL_BIND, 1 }, NV_EFAULT },
+		{ NV_HC_MBIND, { 32 * MiB - PAGE_SIZE, 2 * PAGE_SIZE, MPOL_BIND, 1 },
+		  NV_EFAULT },
+		{ NV_HC_MBIND, { -PAGE_SIZE, 2 * PAGE_SIZE, MPOL_BIND, 1 },
+		  NV_EFAULT },
+		{ NV_HC_MBIND, { MD, PAGE_SIZE, MPOL_BIND, 1, 0, 1 }, NV_EINVAL },
+		/* get-node */
+		{ NV_HC_GET_NODE, { FAR }, NV_EFAULT },
+		{ NV_HC_GET_NODE, { 32 * MiB }, NV_EFAULT },
+		{ NV_HC_GET_NODE, { 0xfee00000 }, NV_EFAULT },
+		{ NV_HC_GET_NODE, { MD, 1 }, NV_EINVAL },
+		/* free-range */
+		{ NV_HC_FREE_RANGE, { MD + 1, PAGE_SIZE }, NV_EINVAL },
+		{ NV_HC_FREE_RANGE, { MD, 100 }, NV_EINVAL },
+		{ NV_HC_FREE_RANGE, { MD, 0 }, NV_EINVAL },
+		{ NV_HC_FREE_RANGE, { FAR, PAGE_SIZE }, NV_EFAULT },
+		{ NV_HC_FREE_RANGE, { -PAGE_SIZE, 2 * PAGE_SIZE }, NV_EFAULT },
+		{ NV_HC_FREE_RANGE, { 32 * MiB - PAGE_SIZE, 2 * PAGE_SIZE },
+		  NV_EFAULT },
+		{ NV_HC_FREE_RANGE, { MD, PAGE_SIZE, 1 }, NV_EINVAL },
+	};
+
+	ck_assert_int_eq(guest_ram_write(&vm->ram, MW, w, sizeof(w)), 0);
+	ck_assert_int_eq(vcall(vm, me, NV_HC_SET_POLICY, MPOL_BIND, 1, 0, 0,
+			       0, 0), 0);
+	for (i = 0; i < 4; i++)
+		touch(vm, MD + i * PAGE_SIZE, (uint8_t)(i + 1));
+	f0 = node_free(vm, 0);
+	f1 = node_free(vm, 1);
+	ck_assert_int_eq(numa_get_vcpu_policy(vm->nv, (int)me, &before), 0);
+	nr_ranges = numa_get_range_policies(vm->nv, NULL, 0);
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		const uint64_t *a = bad[i].a;
+		int32_t r = vcall(vm, me, bad[i].nr, a[0], a[1], a[2], a[3],
+				  a[4], a[5]);
+
+		ck_assert_msg(r == bad[i].want, "case %u (call %u): %d, want %d",
+			      i, bad[i].nr, r, bad[i].want);
+	}
+	(void)end;
+
+	/* nothing changed: policy, ranges, placements, free pages */
+	ck_assert_int_eq(numa_get_vcpu_policy(vm->nv, (int)me, &after), 0);
+	ck_assert_int_eq(memcmp(&before, &after, sizeof(before)), 0);
+	ck_assert_uint_eq(numa_get_range_policies(vm->nv, NULL, 0), nr_ranges);
+	ck_assert_uint_eq(node_free(vm, 0), f0);
+	ck_assert_uint_eq(node_free(vm, 1), f1);
+	for (i = 0; i < 4; i++) {
+		uint8_t b;
+
+		ck_assert_int_eq(vcall(vm, me, NV_HC_GET_NODE,
+				       MD + i * PAGE_SIZE, 0, 0, 0, 0, 0), 0);
+		ck_assert_int_eq(guest_ram_read(&vm->ram, MD + i * PAGE_SIZE,
+						&b, 1), 0);
+		ck_assert_uint_eq(b, i + 1);
+	}
+}
+
+START_TEST(test_hc_mem_bad_args)
+{
+	vm_from_ini(&tvm, two_nodes_ini);
+	run_as_vcpu(&tvm, 0, hc_mem_bad_args);
+	vm_destroy(&tvm);
+}
+END_TEST
+
+/*
+ * Without placement (plain RAM) on a VM with RAM above the hole: the gpa
+ * checks around the hole, range policies above it, free-range as
+ * MADV_DONTNEED, get-node NV_ENOENT, and NV_ENOSPC when the range table
+ * is full.
+ */
+START_TEST(test_hc_mem_hole_plain)
+{
+	struct numa_topology t = { 0 };
+	struct range_policy rp[4];
+	struct guest_ram big;
+	struct hypercall h;
+	struct hc_mem m;
+	struct numa_vm *nv;
+	char msg[256];
+	struct nv_hcall c;
+	unsigned int i;
+	uint64_t v = ~0ULL;
+	int32_t r = 0;
+	int st;
+
+	t.nr_nodes = 2;
+	t.nr_vcpus = 1;
+	t.node_mem[0] = 4 * GiB;
+	t.node_mem[1] = 1 * GiB;
+	t.distance[0][0] = t.distance[1][1] = 10;
+	t.distance[0][1] = t.distance[1][0] = 20;
+	ck_assert_int_eq(guest_ram_create(&big, 5 * GiB), 0);
+	nv = numa_vm_create(&t, NULL, msg, sizeof(msg));
+	ck_assert_msg(nv != NULL, "%s", msg);
+	hypercall_init(&h, &big, &t);
+	m = (struct hc_mem){ .nv = nv, .ram = &big, .granule = PAGE_SIZE };
+	ck_assert_int_eq(hc_mem_install(&h, &m), 0);
+
+#define HCALL(nr_, a0, a1, a2, a3, want) do { \
+	c = (struct nv_hcall){ .nr = nr_, .ret = NV_ENOSYS, \
+			       .args = { a0, a1, a2, a3 } }; \
+	ck_assert_int_eq(guest_ram_write(&big, MBLK, &c, sizeof(c)), 0); \
+	ck_assert_int_eq(hypercall_dispatch(&h, 0, MBLK, &st), \
+			 HYPERCALL_DONE); \
+	ck_assert_int_eq(guest_ram_read(&big, MBLK, &c, sizeof(c)), 0); \
+	ck_assert_int_eq(c.ret, want); \
+} while (0)
+
+	/* across or inside the hole: EFAULT; above it: fine */
+	HCALL(NV_HC_MBIND, 3 * GiB - PAGE_SIZE, 2 * PAGE_SIZE, MPOL_BIND, 1,
+	      NV_EFAULT);
+	HCALL(NV_HC_MBIND, 3 * GiB, PAGE_SIZE, MPOL_BIND, 1, NV_EFAULT);
+	HCALL(NV_HC_MBIND, 4 * GiB - PAGE_SIZE, 2 * PAGE_SIZE, MPOL_BIND, 1,
+	      NV_EFAULT);
+	HCALL(NV_HC_MBIND, 4 * GiB, 2 * PAGE_SIZE, MPOL_BIND, 2, 0);
+	ck_assert_uint_eq(numa_get_range_policies(nv, rp, 4), 1);
+	ck_assert_uint_eq(rp[0].start, 4 * GiB);
+	ck_assert_uint_eq(rp[0].end, 4 * GiB + 2 * PAGE_SIZE);
+	HCALL(NV_HC_MBIND, 4 * GiB, 2 * PAGE_SIZE, MPOL_DEFAULT, 0, 0);
+	ck_assert_uint_eq(numa_get_range_policies(nv, rp, 4), 0);
+	HCALL(NV_HC_GET_NODE, 3 * GiB + 5, 0, 0, 0, NV_EFAULT);
+	HCALL(NV_HC_GET_NODE, 4 * GiB + 5, 0, 0, 0, NV_ENOENT);
+	HCALL(NV_HC_GET_NODE, 6 * GiB, 0, 0, 0, NV_EFAULT);
+	HCALL(NV_HC_FREE_RANGE, 3 * GiB - PAGE_SIZE, 2 * PAGE_SIZE, 0, 0,
+	      NV_EFAULT);
+
+	/* free-range of plain RAM: the page reads zero again */
+	ck_assert_int_eq(guest_ram_write(&big, 4 * GiB + PAGE_SIZE, &v,
+					 sizeof(v)), 0);
+	HCALL(NV_HC_FREE_RANGE, 4 * GiB + PAGE_SIZE, PAGE_SIZE, 0, 0, 0);
+	ck_assert_int_eq(guest_ram_read(&big, 4 * GiB + PAGE_SIZE, &v,
+					sizeof(v)), 0);
+	ck_assert_uint_eq(v, 0);
+
+	/* alternating policies page by page until the table is full */
+	for (i = 0; i <= 2 * NUMA_MAX_RANGES; i++) {
+		c = (struct nv_hcall){ .nr = NV_HC_MBIND, .ret = NV_ENOSYS,
+				       .args = { 16 * MiB + 2 * i * PAGE_SIZE,
+						 PAGE_SIZE, MPOL_BIND,
+						 1 + (i & 1) } };
+		ck_assert_int_eq(guest_ram_write(&big, MBLK, &c, sizeof(c)), 0);
+		hypercall_dispatch(&h, 0, MBLK, &st);
+		ck_assert_int_eq(guest_ram_read(&big, MBLK, &c, sizeof(c)), 0);
+		r = c.ret;
+		if (r)
+			break;
+	}
+	ck_assert_int_eq(r, NV_ENOSPC);
+	ck_assert_uint_eq(numa_get_range_policies(nv, NULL, 0), NUMA_MAX_RANGES);
+#undef HCALL
+	numa_vm_destroy(nv);
+	guest_ram_destroy(&big);
+}
+END_TEST
+
+/* The loader's writes fault like a guest's, attributed to the host context */
+START_TEST(test_vm_load_faults)
+{
+	static const char ini[] =
+		"[machine]\nmemory = 32M\nvcpus = 2\n"
+		"[node 0]\nmemory = 16M\ncpus = 0\n"
+		"[node 1]\nmemory = 16M\ncpus = 1\n"
+		"[host]\nmode = bind\nnodes = 1\n";
+	size_t size = build_elf(img, 0x100000, code_nop, 1, 0x3000);
+	const char *path = write_tmp(img, size);
+	struct fault_stats st;
+	uint64_t off;
+	uint8_t b;
+
+	vm_from_ini(&tvm, ini);
+	ck_assert_int_eq(vm_load(&tvm, path, "x=1"), 0);
+	unlink(path);
+	ck_assert_int_eq(fault_get_stats(tvm.fault, FAULT_HOST, &st), 0);
+	ck_assert_uint_ge(st.granules, 4);	/* code + 3 pages of bss */
+	ck_assert_int_eq(guest_ram_gpa_to_offset(&tvm.ram, 0x100000, 1, &off),
+			 0);
+	ck_assert_int_eq(fault_get_node(tvm.fault, off, NULL), 1);
+	ck_assert_int_eq(fault_get_node(tvm.fault, off + 0x3000, NULL), 1);
+	ck_assert_int_eq(guest_ram_read(&tvm.ram, 0x100000 + 12, &b,
+					1), 0);
+	ck_assert_uint_eq(b, ((const uint8_t *)code_nop)[0]);
+	vm_destroy(&tvm);
+}
+END_TEST
+
+/*
+ * The control socket of a VM: created 0600 by vm_init, answering QMP with
+ * the fault path's placement (in guest addresses), removed by vm_destroy.
+ */
+static void qmp_talk(int fd, const char *req, char *buf, size_t len,
+		     const char *want)
+{
+	size_t got = 0;
+	ssize_t r;
+	unsigned int i;
+
+	if (req)
+		ck_assert_int_eq(write(fd, req, strlen(req)),
+				 (ssize_t)strlen(req));
+	buf[0] = '\0';
+	for (i = 0; i < 500 && !strstr(buf, want); i++) {
+		r = read(fd, buf + got, len - 1 - got);
+		if (r > 0) {
+			got += (size_t)r;
+			buf[got] = '\0';
+		} else {
+			usleep(10000);
+		}
+	}
+	ck_assert_msg(strstr(buf, want), "reply '%s' lacks '%s'", buf, want);
+}
+
+START_TEST(test_vm_socket)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char ini[512], buf[8192], req[256];
+	struct stat stb;
+	int fd;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "/tmp/check_vmm-%d.qmp",
+		 (int)getpid());
+	snprintf(ini, sizeof(ini), "%s[socket]\npath = %s\n", two_nodes_ini,
+		 sa.sun_path);
+	vm_from_ini(&tvm, ini);
+	ck_assert_int_eq(stat(sa.sun_path, &stb), 0);
+	ck_assert(S_ISSOCK(stb.st_mode));
+	ck_assert_uint_eq(stb.st_mode & 0777, 0600);
+
+	touch(&tvm, MD, 1);	/* the host context: node 0 */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	qmp_talk(fd, NULL, buf, sizeof(buf), "\"QMP\"");
+	qmp_talk(fd, "{\"execute\":\"qmp_capabilities\"}\n", buf, sizeof(buf),
+		 "\"return\"");
+	snprintf(req, sizeof(req),
+		 "{\"execute\":\"query-placement\",\"arguments\":{\"start\":%llu,\"end\":%llu}}\n",
+		 (unsigned long long)MD, (unsigned long long)MD + 2 * PAGE_SIZE);
+	qmp_talk(fd, req, buf, sizeof(buf), "\"unbacked\"");
+	ck_assert_msg(strstr(buf, "\"pages\":{\"0\":1,\"1\":0},\"unbacked\":1"),
+		      "reply '%s'", buf);
+	close(fd);
+	vm_destroy(&tvm);
+	ck_assert_int_eq(access(sa.sun_path, F_OK), -1);
+}
+END_TEST
+
+static const char *const bind_small_ini =
+	"[machine]\nmemory = 32M\nvcpus = 1\n"
+	"[node 0]\nmemory = 4M\ncpus = 0\n"
+	"[node 1]\nmemory = 28M\n"
+	"[vcpu 0]\nmode = bind\nnodes = 0\n";
+
+static void touch_until_stop(struct vm *vm, unsigned int me)
+{
+	uint64_t i;
+
+	for (i = 0; i < 8 * MiB / PAGE_SIZE && !vm_stopping(vm); i++)
+		touch(vm, MD + i * PAGE_SIZE, 1);
+}
+
+static void wait_for(bool (*cond)(struct vm *vm), struct vm *vm)
+{
+	unsigned int i;
+
+	for (i = 0; i < 3000 && !cond(vm); i++)
+		usleep(10000);
+	ck_assert(cond(vm));
+}
+
+static bool is_stopping(struct vm *vm)
+{
+	return vm_stopping(vm);
+}
+
+static bool one_parked(struct vm *vm)
+{
+	return fault_nr_parked(vm->fault) == 1;
+}
+
+/* oom=stop: the VM stops with VM_EXIT_OOM; nothing placed is lost */
+START_TEST(test_vm_oom_stop)
+{
+	struct as_vcpu a = { .vm = &tvm, .vcpu = 0, .fn = touch_until_stop };
+	struct fault_stats st;
+	pthread_t t;
+	uint8_t b;
+
+	vm_from_ini(&tvm, bind_small_ini);
+	t = start_as_vcpu(&a);
+	wait_for(is_stopping, &tvm);
+	ck_assert_int_eq(tvm.exit_status, VM_EXIT_OOM);
+	ck_assert_int_eq(fault_get_stats(tvm.fault, 0, &st), 0);
+	ck_assert_uint_eq(st.oom, 1);
+	ck_assert_uint_ge(st.node_granules[0], 2 * MiB / PAGE_SIZE);
+	ck_assert_uint_eq(st.node_granules[1], 0);
+	ck_assert_int_eq(guest_ram_read(&tvm.ram, MD, &b, 1), 0);
+	ck_assert_uint_eq(b, 1);
+	/* the parked vCPU is released by the teardown of the fault path */
+	fault_ctx_destroy(tvm.fault);
+	tvm.fault = NULL;
+	tvm.fault_started = false;
+	pthread_join(t, NULL);
+	vm_destroy(&tvm);
+}
+END_TEST
+
+/* More pages than node 0 holds, fewer than it holds plus 2 MiB */
+#define OOM_WAIT_PAGES	1100
+
+static void touch_oom_wait(struct vm *vm, unsigned int me)
+{
+	uint64_t i;
+
+	for (i = 0; i < OOM_WAIT_PAGES; i++)
+		touch(vm, MD + i * PAGE_SIZE, 1);
+}
+
+/* oom=wait: the vCPU parks, a free-range releases it, the VM runs on */
+START_TEST(test_vm_oom_wait)
+{
+	struct as_vcpu a = { .vm = &tvm, .vcpu = 0, .fn = touch_oom_wait };
+	char ini[512];
+	pthread_t t;
+	uint64_t i, v;
+
+	snprintf(ini, sizeof(ini), "%s[memory]\noom = wait\n", bind_small_ini);
+	vm_from_ini(&tvm, ini);
+	ck_assert_int_eq(vcall(&tvm, 0, NV_HC_ABI_VERSION, 0, 0, 0, 0, 0, 0),
+			 NV_ABI_VERSION);
+	/* vCPU 0, bound to the 4 MiB node 0, parks when it is full */
+	t = start_as_vcpu(&a);
+	wait_for(one_parked, &tvm);
+	ck_assert(!vm_stopping(&tvm));
+	/* its first 2 MiB go back: the parked fault is retried and served */
+	ck_assert_int_eq(vcall(&tvm, 0, NV_HC_FREE_RANGE, MD, 2 * MiB, 0, 0,
+			       0, 0), 0);
+	pthread_join(t, NULL);
+	ck_assert(!vm_stopping(&tvm));
+	ck_assert_uint_eq(fault_nr_parked(tvm.fault), 0);
+	ck_assert_int_eq(vcall(&tvm, 0, NV_HC_GET_NODE,
+			       MD + (OOM_WAIT_PAGES - 1) * PAGE_SIZE, 0, 0, 0,
+			       0, 0), 0);
+	for (i = 0; i < 2 * MiB / PAGE_SIZE; i += 64) {
+		ck_assert_int_eq(guest_ram_read(&tvm.ram, MD + i * PAGE_SIZE,
+						&v, sizeof(v)), 0);
+		ck_assert_uint_eq(v, 0);
+	}
 	vm_destroy(&tvm);
 }
 END_TEST
@@ -1829,34 +2398,172 @@ static int run_numavm(const char *const *args, char *out, size_t outlen,
 		      expect_err); \
 } while (0)
 
+#define NO_KVM_MSG \
+	"numavm: /dev/kvm: No such file or directory (KVM is required to run guests)\n"
+
+/* The built-in guest next to numavm, or NULL (printing why) if not built */
+static const char *hello_elf(const char *test)
+{
+	static char path[PATH_MAX + 32];
+
+	snprintf(path, sizeof(path), "%s/guest-tests/hello.elf", build_dir());
+	if (access(path, R_OK) == 0)
+		return path;
+	printf("SKIP: %s not built (%s)\n", path, test);
+	return NULL;
+}
+
 START_TEST(test_cli_usage)
 {
 	static const char *const none[] = { NULL };
 	static const char *const help[] = { "-h", NULL };
 	char o[4096], e[4096];
+	int st;
 
-	ck_assert_int_eq(run_numavm(none, o, sizeof(o), e, sizeof(e)),
-			 VM_EXIT_USAGE);
-	ck_assert_ptr_nonnull(strstr(e, "numavm: no guest image given"));
-	ck_assert_ptr_nonnull(strstr(e, "Try 'numavm -h'"));
+	/* no GUEST: the built-in one, as far as this host goes */
+	st = run_numavm(none, o, sizeof(o), e, sizeof(e));
+	if (hello_elf("test_cli_usage") && access(KVM_DEV_PATH, F_OK)) {
+		ck_assert_int_eq(st, VM_EXIT_NO_KVM);
+		ck_assert_str_eq(e, NO_KVM_MSG);
+	}
 	ck_assert_int_eq(run_numavm(help, o, sizeof(o), e, sizeof(e)), 0);
 	ck_assert_ptr_nonnull(strstr(o, "usage: numavm"));
+	ck_assert_ptr_nonnull(strstr(o, "--config FILE"));
+	ck_assert_ptr_nonnull(strstr(o, "guest-tests/hello.elf"));
+	ck_assert_ptr_nonnull(strstr(o, "--no-placement"));
 	ck_assert_str_eq(e, "");
 
+	/* every command-line error is a usage error, before any VM */
 	CLI(VM_EXIT_USAGE, "-m 'abc'", "-m", "abc", "g.elf");
-	CLI(VM_EXIT_USAGE, "-m '1M'", "-m", "1M", "g.elf");
-	CLI(VM_EXIT_USAGE, "-m '2T'", "-m", "2T", "g.elf");
-	CLI(VM_EXIT_USAGE, "-m '4097K'", "-m", "4097K", "g.elf");
+	CLI(VM_EXIT_USAGE, "-m 1M: guest RAM 1M is too small", "-m", "1M",
+	    "g.elf");
+	CLI(VM_EXIT_USAGE, "-m 2T", "-m", "2T", "g.elf");
+	CLI(VM_EXIT_USAGE, "-m 4097K", "-m", "4097K", "g.elf");
 	CLI(VM_EXIT_USAGE, "-m '99999999999999999999G'", "-m",
 	    "99999999999999999999G", "g.elf");
 	CLI(VM_EXIT_USAGE, "-smp '0'", "-smp", "0", "g.elf");
 	CLI(VM_EXIT_USAGE, "-smp '65'", "-smp", "65", "g.elf");
 	CLI(VM_EXIT_USAGE, "-smp 'two'", "-smp", "two", "g.elf");
 	CLI(VM_EXIT_USAGE, "--timeout '-1'", "--timeout", "-1", "g.elf");
-	CLI(VM_EXIT_USAGE, "needs an argument", "g.elf", "-smp");
+	CLI(VM_EXIT_USAGE, "option -smp needs a value", "g.elf", "-smp");
 	CLI(VM_EXIT_USAGE, "unknown option '--frobnicate'", "--frobnicate",
 	    "g.elf");
-	CLI(VM_EXIT_USAGE, "unexpected argument 'b.elf'", "a.elf", "b.elf");
+	CLI(VM_EXIT_USAGE, "more than one guest image ('a.elf' and 'b.elf')",
+	    "a.elf", "b.elf");
+	CLI(VM_EXIT_USAGE, "/nonexistent/x.ini: cannot open", "--config",
+	    "/nonexistent/x.ini", "g.elf");
+	CLI(VM_EXIT_USAGE, "fault-around 64: numavm places at most 63",
+	    "--fault-around", "64", "g.elf");
+	CLI(VM_EXIT_USAGE, "Try 'numavm -h'", "--oom", "maybe", "g.elf");
+}
+END_TEST
+
+/*
+ * Every shipped config (INI and libvirt XML) brings up everything short of
+ * KVM -- config, node pools, NUMA engine and policies, guest RAM under
+ * userfaultfd with its handlers, the image loaded through the fault path,
+ * the control socket -- then stops at the KVM open with the exact no-KVM
+ * report, and tears it all down (leaks and errors show under ASan).
+ */
+START_TEST(test_cli_configs)
+{
+	const char *guest = hello_elf("test_cli_configs");
+	char sock[64], o[4096], e[4096];
+	glob_t g;
+	size_t i;
+	int st;
+
+	if (!guest)
+		return;
+	if (glob("configs/*.ini", 0, NULL, &g) ||
+	    glob("configs/*.xml", GLOB_APPEND, NULL, &g)) {
+		printf("SKIP: no configs/ in the working directory (test_cli_configs)\n");
+		return;
+	}
+	snprintf(sock, sizeof(sock), "/tmp/check_vmm-%d.sock", (int)getpid());
+	for (i = 0; i < g.gl_pathc; i++) {
+		const char *a[] = { "--config", g.gl_pathv[i], "--socket", sock,
+				    guest, NULL };
+
+		/* half of them with the control socket */
+		if (i % 2)
+			a[2] = guest, a[3] = NULL;
+		st = run_numavm(a, o, sizeof(o), e, sizeof(e));
+		if (!access(KVM_DEV_PATH, F_OK))
+			continue;	/* they would run: guest-tests/ does */
+		ck_assert_msg(st == VM_EXIT_NO_KVM, "%s: status %d, stderr '%s'",
+			      g.gl_pathv[i], st, e);
+		ck_assert_msg(strlen(e) >= strlen(NO_KVM_MSG) &&
+			      !strcmp(e + strlen(e) - strlen(NO_KVM_MSG),
+				      NO_KVM_MSG),
+			      "%s: stderr '%s'", g.gl_pathv[i], e);
+		ck_assert_msg(access(sock, F_OK) && errno == ENOENT,
+			      "%s: socket left behind", g.gl_pathv[i]);
+	}
+	ck_assert_uint_ge(g.gl_pathc, 2);
+	globfree(&g);
+
+	/* the same with plain RAM, and with each granule */
+	{
+		const char *a[] = { "--no-placement", "-m", "64M", guest, NULL };
+
+		ck_assert_int_eq(run_numavm(a, o, sizeof(o), e, sizeof(e)),
+				 access(KVM_DEV_PATH, F_OK) ? VM_EXIT_NO_KVM : 0);
+	}
+	if (access(KVM_DEV_PATH, F_OK)) {
+		const char *a64[] = { "--granule", "64K", "-smp", "2", "-m",
+				      "64M", "--prealloc", guest, NULL };
+		const char *a2m[] = { "--granule", "2M", "-m", "16M", guest,
+				      NULL };
+		const char *afa[] = { "--fault-around", "15", "-smp", "4",
+				      "-numa", "node,nodeid=0,cpus=0-1,mem=32M",
+				      "-numa", "node,nodeid=1,cpus=2-3,mem=32M",
+				      "-m", "64M", guest, NULL };
+		const char *const *runs[] = { a64, a2m, afa };
+
+		for (i = 0; i < ARRAY_SIZE(runs); i++) {
+			st = run_numavm(runs[i], o, sizeof(o), e, sizeof(e));
+			ck_assert_msg(st == VM_EXIT_NO_KVM, "run %zu: %d '%s'",
+				      i, st, e);
+			ck_assert_str_eq(e, NO_KVM_MSG);
+		}
+	}
+}
+END_TEST
+
+/* A bad config exits 160 with file:line before any VM exists */
+START_TEST(test_cli_bad_configs)
+{
+	static const struct {
+		const char *text, *want;
+	} bad[] = {
+		{ "[machine]\nmemory = 64M\nvcpus = 2\n[node 0]\nmemory = 32M\n"
+		  "cpus = 0-1\n", ":5: node memory adds up to 32M" },
+		{ "[machine]\nmemroy = 64M\n", ":2: [machine] unknown key 'memroy'" },
+		{ "[machine]\nmemory = 64M\n[vcpu 0]\nmode = bind\nnodes = 3\n",
+		  ":4: " },
+		{ "[memory]\ngranularity = 3K\n", ":2: [memory] granularity" },
+		{ "<domain type='kvm'><name>x</name><memory>65536</memory>"
+		  "<vcpu>0</vcpu></domain>\n", "/domain/vcpu" },
+	};
+	char o[4096], e[4096];
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		const char *path = write_tmp(bad[i].text, strlen(bad[i].text));
+		char cfgpath[PATH_MAX + 8];
+		const char *a[] = { "--config", cfgpath, "g.elf", NULL };
+
+		/* XML is recognised by content; keep the name honest anyway */
+		snprintf(cfgpath, sizeof(cfgpath), "%s", path);
+		ck_assert_int_eq(run_numavm(a, o, sizeof(o), e, sizeof(e)),
+				 VM_EXIT_USAGE);
+		ck_assert_msg(strncmp(e, "numavm: ", 8) == 0 &&
+			      strstr(e, path) && strstr(e, bad[i].want),
+			      "case %zu: stderr '%s'", i, e);
+		ck_assert_ptr_nonnull(strstr(e, "Try 'numavm -h'"));
+		unlink(path);
+	}
 }
 END_TEST
 
@@ -2000,6 +2707,17 @@ static Suite *vmm_suite(void)
 	tcase_add_test(tc, test_vm_run_threads);
 	suite_add_tcase(s, tc);
 
+	tc = tcase_create("hc_mem");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_hc_mem_placement);
+	tcase_add_test(tc, test_hc_mem_bad_args);
+	tcase_add_test(tc, test_hc_mem_hole_plain);
+	tcase_add_test(tc, test_vm_load_faults);
+	tcase_add_test(tc, test_vm_socket);
+	tcase_add_test(tc, test_vm_oom_stop);
+	tcase_add_test(tc, test_vm_oom_wait);
+	suite_add_tcase(s, tc);
+
 	tc = tcase_create("kvm");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_kvm_open);
@@ -2016,6 +2734,8 @@ static Suite *vmm_suite(void)
 	tc = tcase_create("cli");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_cli_usage);
+	tcase_add_test(tc, test_cli_configs);
+	tcase_add_test(tc, test_cli_bad_configs);
 	tcase_add_test(tc, test_cli_image_errors);
 	tcase_add_test(tc, test_cli_run);
 	suite_add_tcase(s, tc);

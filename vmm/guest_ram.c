@@ -130,6 +130,17 @@ gpa_t guest_ram_offset_to_gpa(const struct guest_ram *ram, uint64_t offset)
 	return offset < low ? offset : GUEST_RAM_HIGH_BASE + (offset - low);
 }
 
+int guest_ram_gpa_to_offset(const struct guest_ram *ram, gpa_t gpa,
+			    uint64_t len, uint64_t *offset)
+{
+	char *p = guest_ram_hva(ram, gpa, len);
+
+	if (!p)
+		return -EFAULT;
+	*offset = (uint64_t)(p - (char *)ram->base);
+	return 0;
+}
+
 uint64_t guest_ram_low_size(const struct guest_ram *ram)
 {
 	return ram->nr_regions ? ram->regions[0].size : 0;

@@ -92,6 +92,14 @@ int guest_ram_clear(const struct guest_ram *ram, gpa_t gpa,
  */
 gpa_t guest_ram_offset_to_gpa(const struct guest_ram *ram, uint64_t offset);
 
+/*
+ * guest_ram_gpa_to_offset - the inverse: the RAM offset of @gpa, when
+ * [gpa, gpa + len) lies wholly in one RAM region (as guest_ram_hva()).
+ * 0, or -EFAULT (out of RAM, across the hole, overflow, len == 0).
+ */
+int guest_ram_gpa_to_offset(const struct guest_ram *ram, gpa_t gpa,
+			    uint64_t len, uint64_t *offset) __must_check;
+
 /* Bytes of RAM below 4 GiB / above it. */
 uint64_t guest_ram_low_size(const struct guest_ram *ram);
 uint64_t guest_ram_high_size(const struct guest_ram *ram);

@@ -1,181 +1,138 @@
 /*
- * numavm's command line: parse the options, then run the VM through the
- * steps of vmm/vm.c in order (init, load, KVM set-up, run, destroy) and
- * exit with the VM's status (enum vm_exit_status in vmm/vm.h).
+ * numavm's command line: parse it into a struct config (vmm/config.h: a
+ * --config file, QEMU-style flags and numavm's options, validated before
+ * anything is created), then run the VM through the steps of vmm/vm.c in
+ * order (init, load, KVM set-up, run, destroy) and exit with the VM's
+ * status (enum vm_exit_status in vmm/vm.h).
  */
 #include <errno.h>
-#include <getopt.h>
-#include <inttypes.h>
-#include <stdarg.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "vmm/config.h"
 #include "vmm/log.h"
 #include "vmm/vm.h"
 
-#define DEFAULT_RAM	(128ULL << 20)
+/* The built-in guest, next to the numavm binary (the build directory) */
+#define DEFAULT_GUEST	"guest-tests/hello.elf"
 
 static void usage(FILE *f)
 {
+	config_usage(f, "numavm");
 	fprintf(f,
-		"usage: numavm [options] GUEST\n"
-		"Run the multiboot image GUEST under KVM; its serial port prints to stdout.\n"
 		"\n"
-		"  -m SIZE         guest RAM; suffix K, M, G or T (no suffix: MiB, as QEMU);\n"
-		"                  2M..1T, a multiple of 4K (default 128M)\n"
-		"  -smp N          number of vCPUs, 1..%d (default 1)\n"
-		"  -append CMDLINE the guest's command line (after the image path, as QEMU)\n"
-		"  --timeout SECS  stop the guest after SECS seconds of wall clock (0: never)\n"
-		"  -v, --verbose   more messages (repeat for debug output)\n"
-		"  -h, --help      this text\n"
+		"Run the multiboot image GUEST under KVM; its serial port prints to stdout.\n"
+		"Guest RAM starts unbacked: every first touch is placed by the faulting\n"
+		"vCPU's NUMA policy on a virtual node's host pool (docs/fault.md).\n"
+		"Without GUEST (on the command line or as the config's image=) numavm\n"
+		"boots its built-in guest, %s in the directory of the numavm\n"
+		"binary.  -m defaults to 128M, -smp to 1, one node holding everything.\n"
 		"\n"
 		"Exit status: the guest's (0..127 from the exit hypercall, odd from the\n"
-		"isa-debug-exit port 0xf4), or numavm's own: %d usage, %d no KVM, %d guest\n"
-		"image, %d VM set-up, %d guest shutdown/triple fault, %d KVM internal error,\n"
-		"%d VM entry failure, %d MMIO outside RAM, %d timeout, %d unexpected exit.\n",
-		NUMA_MAX_VCPUS, VM_EXIT_USAGE, VM_EXIT_NO_KVM, VM_EXIT_LOAD,
+		"isa-debug-exit port 0xf4), or numavm's own: %d usage or config error,\n"
+		"%d no KVM, %d guest image, %d VM set-up, %d guest shutdown/triple fault,\n"
+		"%d KVM internal error, %d VM entry failure, %d MMIO outside RAM,\n"
+		"%d timeout, %d unexpected exit, %d out of guest memory (oom=stop),\n"
+		"%d fault path failure.\n",
+		DEFAULT_GUEST, VM_EXIT_USAGE, VM_EXIT_NO_KVM, VM_EXIT_LOAD,
 		VM_EXIT_SETUP, VM_EXIT_SHUTDOWN, VM_EXIT_INTERNAL,
 		VM_EXIT_FAIL_ENTRY, VM_EXIT_MMIO, VM_EXIT_TIMEOUT,
-		VM_EXIT_UNEXPECTED);
+		VM_EXIT_UNEXPECTED, VM_EXIT_OOM, VM_EXIT_FAULT);
 }
 
-static void __noreturn __printf(1, 2) usage_error(const char *fmt, ...)
+/* <directory of /proc/self/exe>/DEFAULT_GUEST into @buf; 0 or -errno */
+static int default_guest(char *buf, size_t len)
 {
-	char msg[256];
-	va_list ap;
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash;
 
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	pr_err("%s", msg);
-	fprintf(stderr, "Try 'numavm -h' for more information.\n");
-	exit(VM_EXIT_USAGE);
-}
-
-/* "512M", "2G", "64" (MiB) -> bytes; 0 on a malformed or overflowing size */
-static uint64_t parse_size(const char *s)
-{
-	unsigned int shift = 20;
-	unsigned long long v;
-	char *end;
-
-	if (*s < '0' || *s > '9')
-		return 0;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno)
-		return 0;
-	switch (*end) {
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
-	case 't': case 'T': shift = 40; end++; break;
-	case '\0': break;
-	default: return 0;
-	}
-	if (*end == 'i' || *end == 'B' || *end == 'b')	/* 512MiB, 512MB */
-		end += (*end == 'i' && end[1] == 'B') ? 2 : 1;
-	if (*end || v > (UINT64_MAX >> shift))
-		return 0;
-	return (uint64_t)v << shift;
-}
-
-static unsigned long parse_uint(const char *opt, const char *s,
-				unsigned long min, unsigned long max)
-{
-	unsigned long v;
-	char *end;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (*s < '0' || *s > '9' || *end || errno || v < min || v > max)
-		usage_error("%s '%s': expected an integer in %lu..%lu", opt, s,
-			    min, max);
-	return v;
+	if (n <= 0)
+		return -errno;
+	exe[n] = '\0';
+	slash = strrchr(exe, '/');
+	if (!slash)
+		return -ENOENT;
+	*slash = '\0';
+	if ((size_t)snprintf(buf, len, "%s/%s", exe, DEFAULT_GUEST) >= len)
+		return -ENAMETOOLONG;
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "smp", required_argument, NULL, 's' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "append", required_argument, NULL, 'a' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct vm_config cfg = {
-		.ram_size = DEFAULT_RAM,
-		.nr_vcpus = 1,
-		.serial_fd = STDOUT_FILENO,
-	};
-	const char *append = NULL;
-	struct vm vm;
-	int c, ret, status;
+	struct vm_config cfg = { .serial_fd = STDOUT_FILENO };
+	char err[CONFIG_ERR_LEN];
+	struct config *conf;
+	struct vm *vm;
+	int ret, status;
 
-	opterr = 0;
-	while ((c = getopt_long_only(argc, argv, ":m:vh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'm':
-			cfg.ram_size = parse_size(optarg);
-			if (cfg.ram_size < GUEST_RAM_MIN ||
-			    cfg.ram_size > GUEST_RAM_MAX ||
-			    cfg.ram_size % PAGE_SIZE)
-				usage_error("-m '%s': expected a size of 2M..1T, a multiple of 4K (e.g. 512M, 2G)",
-					    optarg);
-			break;
-		case 's':
-			cfg.nr_vcpus = parse_uint("-smp", optarg, 1,
-						  NUMA_MAX_VCPUS);
-			break;
-		case 't':
-			cfg.timeout_s = parse_uint("--timeout", optarg, 0,
-						   1000000);
-			break;
-		case 'a':
-			append = optarg;
-			break;
-		case 'v':
-			if (log_level < LOG_DEBUG)
-				log_level++;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		case ':':
-			usage_error("option '%s' needs an argument",
-				    argv[optind - 1]);
-		default:
-			usage_error("unknown option '%s'", argv[optind - 1]);
-		}
+	conf = malloc(sizeof(*conf));
+	vm = malloc(sizeof(*vm));
+	if (!conf || !vm) {
+		pr_err("%s", strerror(ENOMEM));
+		return VM_EXIT_SETUP;
 	}
-	if (optind == argc)
-		usage_error("no guest image given");
-	if (optind + 1 < argc)
-		usage_error("unexpected argument '%s' after the guest image",
-			    argv[optind + 1]);
+	config_init(conf);
+	ret = config_parse_argv(conf, argc, argv, err, sizeof(err));
+	if (ret == CONFIG_HELP) {
+		usage(stdout);
+		status = 0;
+		goto out_free;
+	}
+	if (ret < 0) {
+		pr_err("%s", err);
+		fprintf(stderr, "Try 'numavm -h' for more information.\n");
+		status = VM_EXIT_USAGE;
+		goto out_free;
+	}
+	if (conf->placement && conf->fault_around > VM_MAX_FAULT_AROUND) {
+		pr_err("%s: fault-around %u: numavm places at most %d extra pages per fault (an aligned window of %d)",
+		       conf->where.fault_around, conf->fault_around,
+		       VM_MAX_FAULT_AROUND, VM_MAX_FAULT_AROUND + 1);
+		status = VM_EXIT_USAGE;
+		goto out_free;
+	}
+	if (conf->verbose)
+		log_level = (enum log_level)min_t(
+			int, LOG_DEBUG, (int)log_level + (int)conf->verbose);
+	if (!conf->image[0]) {
+		ret = default_guest(conf->image, sizeof(conf->image));
+		if (ret) {
+			pr_err("no guest image given, and the built-in one cannot be found: %s",
+			       strerror(-ret));
+			status = VM_EXIT_USAGE;
+			goto out_free;
+		}
+		pr_info("no guest image given: booting %s", conf->image);
+	}
+	cfg.conf = conf;
 
 	/* init, load, KVM set-up, run, destroy: see vmm/vm.h */
-	ret = vm_init(&vm, &cfg);
+	ret = vm_init(vm, &cfg);
 	if (ret) {
 		status = VM_EXIT_SETUP;
 		goto out;
 	}
-	ret = vm_load(&vm, argv[optind], append);
+	ret = vm_load(vm, conf->image, conf->cmdline[0] ? conf->cmdline : NULL);
 	if (ret) {
-		status = VM_EXIT_LOAD;
+		status = vm_stopping(vm) ? vm->exit_status : VM_EXIT_LOAD;
 		goto out;
 	}
-	ret = vm_kvm_setup(&vm);
+	ret = vm_kvm_setup(vm);
 	if (ret) {
-		status = vm.kvm.fd < 0 ? VM_EXIT_NO_KVM : VM_EXIT_SETUP;
+		status = vm->kvm.fd < 0 ? VM_EXIT_NO_KVM : VM_EXIT_SETUP;
 		goto out;
 	}
-	status = vm_run(&vm);
+	status = vm_run(vm);
 	pr_info("guest exited with status %d", status);
 out:
-	vm_destroy(&vm);
+	vm_destroy(vm);
+out_free:
+	free(vm);
+	free(conf);
 	return status;
 }

@@ -8,6 +8,8 @@
 #include "vmm/vcpu.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,6 +19,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "vmm/fault.h"
 #include "vmm/log.h"
 #include "vmm/vm.h"
 
@@ -358,10 +361,45 @@ enum vcpu_step vcpu_run_once(struct vcpu *vcpu)
 	return vcpu_handle_exit(vcpu);
 }
 
+/*
+ * Before the first KVM_RUN: pin the thread to its host CPU (where a fault
+ * handler is pinned too, docs/fault.md) and tell the fault path that this
+ * thread's faults are this vCPU's (KVM reports them with our tid).
+ */
+static int vcpu_thread_setup(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vm;
+	int cpu = vm->vcpu_cpu[vcpu->id], ret;
+
+	if (cpu >= 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		ret = pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+		if (ret)
+			pr_warning("vcpu %u: cannot pin to CPU %d: %s",
+				   vcpu->id, cpu, strerror(ret));
+	}
+	if (vm->fault) {
+		ret = fault_register_vcpu(vm->fault, (int)vcpu->id, gettid());
+		if (ret) {
+			pr_err("vcpu %u: fault path registration: %s",
+			       vcpu->id, strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
 void *vcpu_thread(void *arg)
 {
 	struct vcpu *vcpu = arg;
 
+	if (vcpu_thread_setup(vcpu)) {
+		vm_request_stop(vcpu->vm, VM_EXIT_SETUP);
+		return NULL;
+	}
 	while (vcpu_run_once(vcpu) == VCPU_CONTINUE)
 		;
 	/* a device handler asked to stop without saying why: never hang */

@@ -1,11 +1,18 @@
 /*
- * One virtual machine: guest RAM, topology, devices, the KVM VM and its
- * vCPUs.  vm.c holds the whole init and teardown sequence, in order:
+ * One virtual machine: its configuration, the NUMA engine with one host
+ * pool per node, guest RAM served by the userfaultfd fault path, devices,
+ * the control socket, the KVM VM and its vCPUs.  vm.c holds the whole init
+ * and teardown sequence, in order:
  *
- *   vm_init()       topology, guest RAM, port devices, hypercalls (no KVM)
- *   vm_load()       the guest image into RAM (vmm/loader.c)
+ *   vm_init()       config -> node pools -> NUMA engine and its policies ->
+ *                   guest RAM registered with userfaultfd -> fault handler
+ *                   threads -> port devices, hypercalls -> control socket
+ *                   (everything that needs no KVM)
+ *   vm_load()       the guest image into RAM (vmm/loader.c); its writes
+ *                   fault like any guest touch, attributed to the host context
  *   vm_kvm_setup()  /dev/kvm, the VM, irqchip, memslots, vCPUs
- *   vm_run()        one thread per vCPU until a stop, a failure or timeout
+ *   vm_run()        one thread per vCPU (pinned, registered with the fault
+ *                   path) until a stop, a failure or timeout
  *   vm_destroy()    everything above, in reverse
  *
  * The status numavm exits with is decided by the first vm_request_stop();
@@ -21,11 +28,15 @@
 
 #include "compiler.h"
 #include "numa/topology.h"
+#include "vmm/config.h"
 #include "vmm/guest_ram.h"
+#include "vmm/hc_mem.h"
 #include "vmm/hypercall.h"
 #include "vmm/ioport.h"
 #include "vmm/kvm.h"
 #include "vmm/loader.h"
+#include "vmm/pool.h"
+#include "vmm/qmp.h"
 #include "vmm/uart.h"
 
 /*
@@ -44,7 +55,8 @@ enum vm_exit_status {
 	VM_EXIT_MMIO = 174,		/* access outside RAM and devices */
 	VM_EXIT_TIMEOUT = 176,		/* --timeout elapsed */
 	VM_EXIT_UNEXPECTED = 178,	/* other exit reason, KVM_RUN error */
-	VM_EXIT_OOM = 180,		/* reserved: fault path out of memory */
+	VM_EXIT_OOM = 180,		/* fault path out of memory (oom=stop) */
+	VM_EXIT_FAULT = 182,		/* fault path could not place a frame */
 };
 
 /* Where KVM's real-mode TSS and identity map go: in the hole below 4 GiB */
@@ -52,19 +64,28 @@ enum vm_exit_status {
 #define VM_IDENTITY_MAP_ADDR	0xfffbc000ULL
 
 struct vcpu;
+struct numa_vm;
+struct fault_ctx;
 
+/*
+ * What vm_init() takes.  @conf (vmm/config.h, validated by config_validate)
+ * is the one description of the VM; without it (tests) a VM of @ram_size
+ * bytes and @nr_vcpus vCPUs with the config defaults is built, on @topo if
+ * given (else one node).
+ */
 struct vm_config {
+	const struct config *conf;	/* NULL: the three fields below */
 	uint64_t ram_size;		/* bytes */
 	unsigned int nr_vcpus;
-	/* NULL: one node holding all RAM and every vCPU */
-	const struct numa_topology *topo;
+	const struct numa_topology *topo;	/* NULL: one node */
 	const char *kvm_path;		/* NULL: KVM_DEV_PATH */
 	int serial_fd;			/* guest serial output (stdout) */
-	unsigned int timeout_s;		/* 0: none */
+	unsigned int timeout_s;		/* 0: none (conf: its timeout) */
 };
 
 struct vm {
 	struct vm_config cfg;
+	struct config *conf;		/* owned copy: the source of truth */
 	struct numa_topology topo;
 	struct guest_ram ram;
 	struct ioport_table io;
@@ -73,6 +94,22 @@ struct vm {
 	struct hypercall_port hc_port;
 	struct loader_boot boot;
 	bool booted;			/* boot state valid (image loaded) */
+
+	/* memory: NUMA engine, node pools, fault path (placement on) */
+	struct numa_vm *nv;
+	struct pool pools[NUMA_MAX_NODES];
+	void *ram_map;			/* the userfaultfd-registered mapping */
+	size_t ram_map_len;		/* its length, alignment slack included */
+	struct fault_ctx *fault;	/* NULL with placement off */
+	bool fault_started;
+	int vcpu_cpu[NUMA_MAX_VCPUS];	/* host CPU of each vCPU, -1: unpinned */
+	struct hc_mem hc_mem;
+
+	/* control socket (--socket) */
+	struct qmp_fault_backend qfb;
+	struct qmp_fault_ops qfops;	/* qfb's ops taking guest addresses */
+	struct qmp_numa_backend qnb;
+	struct qmp_server *qmp;
 
 	struct kvm kvm;
 	int fd;				/* KVM VM fd, -1 if none */
@@ -95,16 +132,18 @@ int vm_topology_default(struct numa_topology *t, uint64_t ram_size,
 			unsigned int nr_vcpus) __must_check;
 
 /*
- * vm_topology_check - does @t describe a VM with @ram_size bytes of RAM:
- * 1..NUMA_MAX_NODES nodes of page-multiple sizes summing to ram_size,
- * 1..NUMA_MAX_VCPUS vCPUs each homed on an existing node, distances
- * 10 on the diagonal and 11..254 elsewhere.  0 or -EINVAL with the reason
- * in @err.
+ * vm_fault_window - the fault path's fault-around window for a config's
+ * @extra pages (config.fault_around): the aligned power-of-two window of
+ * at least extra + 1 pages, 0 when off.  The fault path takes at most
+ * FAULT_MAX_AROUND (64) pages: numavm refuses more extra pages than 63.
  */
-int vm_topology_check(const struct numa_topology *t, uint64_t ram_size,
-		      char *err, size_t errlen) __must_check;
+unsigned int vm_fault_window(unsigned int extra);
+#define VM_MAX_FAULT_AROUND	63
 
-/* Everything that does not need KVM.  Reports failures; 0 or -errno. */
+/*
+ * Everything that does not need KVM (see the top of this file).  Reports
+ * failures; 0 or -errno; vm_destroy() cleans up either way.
+ */
 int vm_init(struct vm *vm, const struct vm_config *cfg) __must_check;
 /*
  * Load a multiboot image with the command line "@path @append" (@append

@@ -63,10 +63,41 @@ $(GUEST_DIR)/%.elf: $(GUEST_DIR)/%.elf64
 
 .PRECIOUS: $(GUEST_DIR)/%.elf64 $(GUEST_DIR)/%.o $(GUEST_DIR)/lib/%.o
 
+# The host simulator (guest-tests/sim/sim.c): each placement test compiled
+# for the host (main renamed guest_main) with place.c, linked with the VMM
+# libraries, runs on host threads over numavm's real fault path without KVM
+# (run_tests.sh --sim).  Host flags (ASan under SAN=1), its own directory so
+# the guest pattern rules above never match.
+GUEST_SIM_TESTS	:= numa-local interleave weighted preferred oom free-range \
+		   concurrent granule-2m
+GUEST_SIM_DIR	:= $(BUILD)/guest-sim
+GUEST_SIM_ALL	:= $(patsubst %,$(GUEST_SIM_DIR)/%,$(GUEST_SIM_TESTS))
+GUEST_SIM_COMMON := $(GUEST_SIM_DIR)/sim/sim.o $(GUEST_SIM_DIR)/lib/place.o
+GUEST_SIM_LIBS	:= $(foreach l,$(VMM_LIBS),$(BUILD)/lib$(l).a)
+
+$(GUEST_SIM_DIR)/sim/sim.o: guest-tests/sim/sim.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) -Iguest-tests/lib $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+
+$(GUEST_SIM_DIR)/%.o: guest-tests/%.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  CC      $< (sim)")
+	$(Q)$(CC) $(CPPFLAGS) -Iguest-tests/lib -Dmain=guest_main $(CFLAGS) \
+		-Wno-builtin-declaration-mismatch -MMD -MP -c $< -o $@
+
+$(GUEST_SIM_DIR)/%: $(GUEST_SIM_DIR)/%.o $(GUEST_SIM_COMMON) $(GUEST_SIM_LIBS)
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(call pkg_libs,$(VMM_PKGS))
+
+.PRECIOUS: $(GUEST_SIM_DIR)/%.o $(GUEST_SIM_DIR)/lib/%.o
+
+all: $(GUEST_SIM_ALL)
+
 GUEST_RUNNER	:= guest-tests/run_tests.sh
 GUEST_NUMAVM	:= $(if $(filter numavm,$(PROGS)),$(BUILD)/numavm)
 
-check-guest: check-guest-numavm check-guest-qemu
+check-guest: check-guest-numavm check-guest-qemu check-guest-sim
 
 check-guest-numavm: $(GUEST_ALL) $(GUEST_NUMAVM)
 	$(Q)$(GUEST_RUNNER) --build $(BUILD)
@@ -74,9 +105,13 @@ check-guest-numavm: $(GUEST_ALL) $(GUEST_NUMAVM)
 check-guest-qemu: $(GUEST_ALL)
 	$(Q)$(GUEST_RUNNER) --build $(BUILD) --qemu
 
+check-guest-sim: $(GUEST_SIM_ALL)
+	$(Q)$(GUEST_RUNNER) --build $(BUILD) --sim -g placement
+
 CHECKS		+= check-guest
-ASAN_CHECKS	+= check-guest-numavm
+ASAN_CHECKS	+= check-guest-numavm check-guest-sim
 
-.PHONY: check-guest check-guest-numavm check-guest-qemu
+.PHONY: check-guest check-guest-numavm check-guest-qemu check-guest-sim
 
--include $(GUEST_LIB_OBJS:.o=.d) $(patsubst %,$(GUEST_DIR)/%.d,$(GUEST_TESTS))
+-include $(GUEST_LIB_OBJS:.o=.d) $(patsubst %,$(GUEST_DIR)/%.d,$(GUEST_TESTS)) \
+	 $(GUEST_SIM_ALL:=.d) $(GUEST_SIM_COMMON:.o=.d)

@@ -33,7 +33,7 @@ static void touch_all(void *arg)
 	for (k = 0; k < pages; k++) {
 		i = backwards && (id & 1) ? pages - 1 - k : k;
 		gpa = base + i * PAGE_SIZE;
-		*(volatile uint64_t *)(uintptr_t)(gpa + 8 * id) =
+		*place_p64(gpa + 8 * id) =
 			place_pattern(gpa, (uint32_t)(uintptr_t)arg);
 	}
 }

@@ -32,7 +32,7 @@ static void touch_blocks(void *arg)
 
 	for (j = id; j < n; j += place.nr_cpus) {
 		gpa = base + j * BLOCK + TOUCH_PAGE * PAGE_SIZE;
-		*(volatile uint64_t *)(uintptr_t)gpa =
+		*place_p64(gpa) =
 			place_pattern(gpa, (uint32_t)(uintptr_t)arg);
 		owner[j] = id;
 	}
@@ -48,7 +48,7 @@ static unsigned long bad_block_data(uint64_t b, uint32_t seed)
 	       place_count_zero(gpa + PAGE_SIZE, BLOCK_PAGES - TOUCH_PAGE - 1,
 				0);
 	return (BLOCK_PAGES - 1 - zero) +
-	       (*(volatile uint64_t *)(uintptr_t)gpa != place_pattern(gpa, seed));
+	       (*place_p64(gpa) != place_pattern(gpa, seed));
 }
 
 /* The node of every page of block @b if they agree, else -1 (or an NV_E*) */
@@ -124,7 +124,7 @@ int main(int argc, char **argv)
 	for (j = 0; j < n; j++) {
 		uint64_t gpa = base + j * BLOCK + TOUCH_PAGE * PAGE_SIZE;
 
-		*(volatile uint64_t *)(uintptr_t)gpa = place_pattern(gpa, 0x2a2);
+		*place_p64(gpa) = place_pattern(gpa, 0x2a2);
 	}
 	for (bad = 0, j = 0; j < n; j++)
 		bad += bad_block_data(base + j * BLOCK, 0x2a2);

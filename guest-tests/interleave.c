@@ -43,7 +43,7 @@ static void touch_shared(void *arg)
 		if ((int)(i % place.nr_cpus) == id) {
 			uint64_t gpa = region[0] + i * PAGE_SIZE;
 
-			*(volatile uint64_t *)(uintptr_t)gpa =
+			*place_p64(gpa) =
 				place_pattern(gpa, (uint32_t)(uintptr_t)arg);
 		}
 }
@@ -160,8 +160,8 @@ int main(int argc, char **argv)
 		on_cpus(set_interleave, NULL);
 		for (bad = 0, i = 0; i < place.nr_cpus; i++)
 			bad += set_ret[i] != 0;
-		report(!bad, "every vCPU sets interleave (%d failed, first %s)",
-		       bad, nv_strerror(set_ret[0]));
+		report(!bad, "every vCPU sets interleave (%d failed, CPU 0: %s)",
+		       bad, set_ret[0] ? nv_strerror(set_ret[0]) : "ok");
 		vcpu_round("vCPU interleave by hypercall", il_mask, 0x11e2);
 	}
 

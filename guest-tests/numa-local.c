@@ -89,7 +89,7 @@ static void around_run(void)
 		return;
 	}
 	for (i = 0; i < n; i += around)
-		*(volatile uint8_t *)(uintptr_t)(base + i * PAGE_SIZE +
+		*place_p8(base + i * PAGE_SIZE +
 						 PLACE_PROBE + 1) = 1;
 	zero = place_count_zero(base, n, 0);
 	report(zero == n, "fault-around: %lu of %lu pages read zero where untouched",
@@ -119,8 +119,8 @@ int main(int argc, char **argv)
 		on_cpus(set_local, NULL);
 		for (bad = 0, i = 0; i < place.nr_cpus; i++)
 			bad += set_ret[i] != 0;
-		report(!bad, "every vCPU sets MPOL_LOCAL (%d failed, first %s)",
-		       bad, nv_strerror(set_ret[0]));
+		report(!bad, "every vCPU sets MPOL_LOCAL (%d failed, CPU 0: %s)",
+		       bad, set_ret[0] ? nv_strerror(set_ret[0]) : "ok");
 		round_run("MPOL_LOCAL by hypercall", 0x10ca2);
 	}
 

@@ -53,7 +53,7 @@ int main(int argc, char **argv)
 		return report_summary();
 	}
 	for (i = 0; i < pages; i++)
-		*(volatile uint64_t *)(uintptr_t)(base + i * PAGE_SIZE) =
+		*place_p64(base + i * PAGE_SIZE) =
 			place_pattern(base + i * PAGE_SIZE, 0x0e1);
 	/* under numavm we get here only if nothing ran out */
 	report(!place_check(base, pages, 0, 0x0e1),

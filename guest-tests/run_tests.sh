@@ -3,13 +3,16 @@
 # one "PASS|FAIL|SKIP <name> (...)" line per test, then "N passed, N failed,
 # N skipped"; exit status 1 if anything failed.
 #
-#   run_tests.sh [--build DIR] [--qemu] [-g GROUP] [-v] [NAME...]
+#   run_tests.sh [--build DIR] [--qemu|--sim] [-g GROUP] [-v] [NAME...]
 #
 # Default mode boots every image under numavm ($BUILD/numavm); without a
 # usable /dev/kvm every test is a SKIP.  --qemu boots them under
 # qemu-system-x86_64 instead: with KVM when /dev/kvm is usable, else TCG
-# (ACCEL=kvm|tcg forces one).  Every run is under timeout(1), so a stuck
-# guest is killed.  Logs: $BUILD/guest-tests/logs/<name>.<mode>.log.
+# (ACCEL=kvm|tcg forces one).  --sim runs the numavm command line of each
+# test that has a host simulation ($BUILD/guest-sim/<file>: the test on
+# host threads over numavm's fault path, no KVM); the others are SKIPs.
+# Every run is under timeout(1), so a stuck guest is killed.
+# Logs: $BUILD/guest-tests/logs/<name>.<mode>.log.
 # Environment: NUMAVM, QEMU (binaries), ACCEL, CFG (the table), KVM_DEV
 # (the device checked for KVM, to test the runner itself).
 set -u
@@ -23,7 +26,7 @@ verbose=0
 names=()
 
 usage() {
-	sed -n '2,14s/^# \{0,1\}//p' "$0"
+	sed -n '2,/^set -u/s/^# \{0,1\}//p' "$0"
 	exit "$1"
 }
 
@@ -32,6 +35,7 @@ while [ $# -gt 0 ]; do
 	--build) build=$2; shift 2 ;;
 	--build=*) build=${1#--build=}; shift ;;
 	--qemu) mode=qemu; shift ;;
+	--sim) mode=sim; shift ;;
 	-g) group=$2; shift 2 ;;
 	-v) verbose=1; shift ;;
 	-h|--help) usage 0 ;;
@@ -119,6 +123,8 @@ if [ "$mode" = qemu ]; then
 		exit 2
 	fi
 	echo "== guest tests under QEMU ($("$qemu" --version | head -n1 | sed 's/ (.*//'), accel=$accel$([ "$accel" = tcg ] && ! kvm_usable && echo ': no /dev/kvm'))"
+elif [ "$mode" = sim ]; then
+	echo "== guest tests in the host simulator ($build/guest-sim/: numavm's fault path, host threads as vCPUs, no KVM)"
 else
 	echo "== guest tests under numavm ($numavm)"
 fi
@@ -140,9 +146,19 @@ run_one() {
 		result FAIL "$name" "no file= in $cfg"
 		return
 	fi
-	if [ "$mode" = numavm ]; then
-		label=numavm
-		if ! kvm_usable; then
+	if [ "$mode" = sim ]; then
+		# the same numavm command line, run by the host simulator
+		label=sim
+		numavm=$build/guest-sim/${file%.elf}
+		if [ ! -x "$numavm" ]; then
+			result SKIP "$name" "no host simulation of $file (only the placement tests have one)"
+			return
+		fi
+		numavm_has_append=yes numavm_has_config=yes
+	fi
+	if [ "$mode" = numavm ] || [ "$mode" = sim ]; then
+		[ "$mode" = numavm ] && label=numavm
+		if [ "$mode" = numavm ] && ! kvm_usable; then
 			result SKIP "$name" "no /dev/kvm: numavm needs KVM; run_tests.sh --qemu boots the same image under QEMU"
 			return
 		fi
@@ -198,7 +214,7 @@ run_one() {
 		# shellcheck disable=SC2206
 		cmd+=(${cfg_qemu_params[$name]:-})
 	fi
-	if [ ! -f "$img" ]; then
+	if [ "$mode" != sim ] && [ ! -f "$img" ]; then
 		result FAIL "$name" "$img missing (make guest images first)"
 		return
 	fi

@@ -198,7 +198,7 @@ int main(int argc, char **argv)
 		       "mbind weighted interleave 1:2 on a region");
 		/* touch backwards: the node depends on the offset only */
 		for (round = pages; round-- > 0;)
-			*(volatile uint64_t *)(uintptr_t)(base + round * PAGE_SIZE) =
+			*place_p64(base + round * PAGE_SIZE) =
 				place_pattern(base + round * PAGE_SIZE, 0x3e3);
 		report(!place_check(base, pages, 0, 0x3e3),
 		       "range: %lu pages touched backwards read back", pages);

@@ -10,6 +10,7 @@
 #include "smp.h"
 
 struct place_info place;
+uintptr_t place_ram_base;
 
 static void place_topo_cpu(void *arg)
 {
@@ -146,7 +147,7 @@ void place_fill(uint64_t base, unsigned long pages, unsigned int slot,
 	for (i = 0; i < pages; i++) {
 		uint64_t gpa = base + i * PAGE_SIZE;
 
-		*(volatile uint64_t *)(uintptr_t)(gpa + 8 * slot) =
+		*place_p64(gpa + 8 * slot) =
 			place_pattern(gpa, seed);
 	}
 }
@@ -159,9 +160,9 @@ unsigned long place_check(uint64_t base, unsigned long pages,
 	for (i = 0; i < pages; i++) {
 		uint64_t gpa = base + i * PAGE_SIZE;
 
-		if (*(volatile uint64_t *)(uintptr_t)(gpa + 8 * slot) !=
+		if (*place_p64(gpa + 8 * slot) !=
 		    place_pattern(gpa, seed) ||
-		    *(volatile uint8_t *)(uintptr_t)(gpa + PLACE_PROBE))
+		    *place_p8(gpa + PLACE_PROBE))
 			bad++;
 	}
 	return bad;
@@ -175,9 +176,9 @@ unsigned long place_count_zero(uint64_t base, unsigned long pages,
 	for (i = 0; i < pages; i++) {
 		uint64_t gpa = base + i * PAGE_SIZE;
 
-		if (!*(volatile uint64_t *)(uintptr_t)gpa &&
-		    !*(volatile uint64_t *)(uintptr_t)(gpa + 8 * slot) &&
-		    !*(volatile uint8_t *)(uintptr_t)(gpa + PLACE_PROBE))
+		if (!*place_p64(gpa) &&
+		    !*place_p64(gpa + 8 * slot) &&
+		    !*place_p8(gpa + PLACE_PROBE))
 			zero++;
 	}
 	return zero;

@@ -47,6 +47,25 @@ struct place_info {
 extern struct place_info place;
 
 /*
+ * Guest physical memory is identity mapped, so a gpa is its own address
+ * (place_ram_base 0).  The host simulator (guest-tests/sim/sim.c), which
+ * runs these tests as host threads over numavm's real fault path, sets it
+ * to the host address of gpa 0.  Every access to test RAM goes through
+ * these two.
+ */
+extern uintptr_t place_ram_base;
+
+static inline volatile uint64_t *place_p64(uint64_t gpa)
+{
+	return (volatile uint64_t *)(place_ram_base + (uintptr_t)gpa);
+}
+
+static inline volatile uint8_t *place_p8(uint64_t gpa)
+{
+	return (volatile uint8_t *)(place_ram_base + (uintptr_t)gpa);
+}
+
+/*
  * place_init - detect numavm, read the topology on every CPU (checking that
  * each vCPU's home node matches vcpu_node[]), and set up the region
  * allocator over the RAM above the image (from the next 2 MiB boundary).

@@ -225,6 +225,9 @@ static int vm_init_pools(struct vm *vm)
 	for (i = 0; i < vm->topo.nr_nodes; i++) {
 		if (!vm->topo.node_mem[i])
 			continue;	/* memoryless node: no pool */
+		if (vm->topo.host_nodes[i] && c->host_mode[i] != MPOL_BIND)
+			pr_warning("node %u: host binding mode %s is applied as bind (node pools are bound with MPOL_BIND)",
+				   i, config_mode_name(c->host_mode[i]));
 		snprintf(name, sizeof(name), "numavm-node%u", i);
 		ret = pool_create(&vm->pools[i], name, vm->topo.node_mem[i],
 				  vm->topo.host_nodes[i], flags, err,

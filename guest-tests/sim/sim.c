@@ -18,7 +18,12 @@
  * QEMU and numavm).  Guest RAM is reached at place_ram_base + gpa.  Exit
  * status as numavm's: (guest_main's value << 1) | 1, or the VM's stop
  * status (VM_EXIT_OOM when the fault path ran out of memory), 176 after
- * --timeout.
+ * --timeout.  When the guest is done (or the VM stopped), the host side
+ * checks what it can see: every node's buddy allocator is consistent
+ * (buddy_check) and its pages in use (managed - free - pcp) are exactly the
+ * pages the fault path says that node backs - no frame leaked or doubly
+ * used; a failure turns a pass into status 3 and an expected OOM stop into
+ * status 3 as well.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -33,6 +38,8 @@
 
 #include "bootinfo.h"
 #include "hcall.h"
+#include "mm/buddy.h"
+#include "numa/numa.h"
 #include "smp.h"
 #include "vmm/config.h"
 #include "vmm/fault.h"
@@ -384,6 +391,51 @@ static void *cpu_thread(void *opaque)
 	return NULL;
 }
 
+/*
+ * The host-side view after the run.  Returns true if it is consistent;
+ * prints one report line per node (after the guest's SUMMARY line).
+ */
+static bool host_check(void)
+{
+	uint64_t granule = vm->conf->granule, off, backed[NUMA_MAX_NODES] = { 0 };
+	unsigned int n, nr = numa_nr_nodes(vm->nv);
+	struct buddy_info bi;
+	bool ok = true;
+	char msg[256];
+	int node;
+
+	for (off = 0; off < vm->ram.size; off += granule) {
+		node = fault_get_node(vm->fault, off, NULL);
+		if (node >= 0 && node < NUMA_MAX_NODES)
+			backed[node] += granule / PAGE_SIZE;
+	}
+	for (n = 0; n < nr; n++) {
+		struct buddy *b = numa_node_buddy(vm->nv, n);
+		unsigned long used;
+		bool good;
+
+		if (!b) {
+			good = !backed[n];
+			printf("%s: host: node %u has no memory, backs %llu pages\n",
+			       good ? "PASS" : "FAIL", n,
+			       (unsigned long long)backed[n]);
+			ok &= good;
+			continue;
+		}
+		msg[0] = 0;
+		good = !buddy_check(b, msg, sizeof(msg));
+		buddy_get_info(b, &bi);
+		used = bi.managed_pages - bi.free_pages - bi.pcp_pages;
+		good &= used == backed[n];
+		printf("%s: host: node %u: buddy %s, %lu pages in use (%lu free, %lu in pcp), %llu backing guest RAM\n",
+		       good ? "PASS" : "FAIL", n, msg[0] ? msg : "consistent",
+		       used, bi.free_pages, bi.pcp_pages,
+		       (unsigned long long)backed[n]);
+		ok &= good;
+	}
+	return ok;
+}
+
 static void split_cmdline(const char *s)
 {
 	char *p;
@@ -461,6 +513,8 @@ int main(int argc, char **argv)
 		}
 		usleep(2000);
 	}
+	if (status != VM_EXIT_TIMEOUT && !host_check())
+		status = 3;
 	fflush(stdout);
 	fflush(stderr);
 	/* vCPU threads may be blocked in a fault (OOM): no teardown */

@@ -12,16 +12,30 @@
  *
  * Locking: b->lock (the node lock, Linux's zone->lock) protects the free
  * lists, the frame descriptors of free-list blocks and the node counters.
- * A pcp (struct buddy_pcp) is used only by the thread that owns its vCPU and
- * is never locked; it takes the node lock only to refill or drain a batch.
- * Functions prefixed with __ are called with the node lock held.
+ * A pcp (struct buddy_pcp) is used for allocation and free only by the
+ * thread that owns its vCPU, and emptied by any thread (buddy_drain(),
+ * Linux's drain_all_pages()).  The two exclude each other with an
+ * asymmetric Dekker handshake: the owner marks the cache in use and then
+ * looks for a drain request with two plain accesses and a compiler barrier
+ * (no atomic read-modify-write on the fast path); a drainer posts the
+ * request, runs membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) -- the full
+ * barrier the owner leaves out, executed on every running thread of the
+ * process -- and waits until the cache is not in use.  An owner that sees a
+ * request takes the node-locked path instead of the cache.  Without
+ * membarrier the owner issues the full fence itself.  Drains are
+ * serialised by b->drain_lock, taken before the node lock.  Functions
+ * prefixed with __ are called with the node lock held.
  */
 #include "mm/buddy.h"
 
 #include <errno.h>
+#include <linux/membarrier.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #define NIL		UINT32_MAX	/* end of an intrusive list */
 
@@ -55,10 +69,15 @@ struct free_area {
 
 /*
  * A per-vCPU cache of order-0 frames (Linux's struct per_cpu_pages) and the
- * event counters of its owner.  Only the owner writes any field; readers of
- * count and the counters (buddy_get_info/stats) load them relaxed.
+ * event counters of its owner.  head, tail, count, refill and drain change
+ * only inside pcp_enter()/pcp_exit() (the owner) or while a drain holds
+ * @drain_req (another thread); the other counters only by the owner.
+ * Readers of count and the counters (buddy_get_info/stats) load them
+ * relaxed.
  */
 struct buddy_pcp {
+	unsigned int in_use;		/* owner: inside pcp_enter/exit */
+	unsigned int drain_req;		/* a drainer: keep out of the list */
 	uint32_t head, tail;		/* alloc from head, drain the cold tail */
 	unsigned int count;
 	uint64_t alloc[MAX_ORDER];
@@ -110,6 +129,8 @@ struct buddy {
 	unsigned int pcp_high, pcp_batch;
 	unsigned long wmark[3];		/* min, low, high */
 
+	pthread_mutex_t drain_lock;	/* serialises drains of the caches */
+
 	/* under lock; free_pages is also read lock-free by the pcp path */
 	lock_t lock __cacheline_aligned;
 	unsigned long free_pages;	/* NR_FREE_PAGES: free lists only */
@@ -119,6 +140,40 @@ struct buddy {
 	uint64_t alloc_fail;
 	uint64_t bad_free;
 };
+
+/* 1: drainers run membarrier(), owners need only a compiler barrier */
+static int pcp_membarrier;
+static pthread_once_t pcp_membarrier_once = PTHREAD_ONCE_INIT;
+
+static void pcp_membarrier_register(void)
+{
+	if (!syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED,
+		     0, 0))
+		__atomic_store_n(&pcp_membarrier, 1, __ATOMIC_RELAXED);
+}
+
+/*
+ * The owner's side: mark the cache in use, then check for a drain.  The
+ * store-load order between the two is what the drainer's membarrier()
+ * provides.  Returns false (cache not entered) while a drain runs.
+ */
+static inline bool pcp_enter(struct buddy_pcp *pcp)
+{
+	__atomic_store_n(&pcp->in_use, 1, __ATOMIC_RELAXED);
+	if (likely(__atomic_load_n(&pcp_membarrier, __ATOMIC_RELAXED)))
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	else
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (likely(!__atomic_load_n(&pcp->drain_req, __ATOMIC_ACQUIRE)))
+		return true;
+	__atomic_store_n(&pcp->in_use, 0, __ATOMIC_RELEASE);
+	return false;
+}
+
+static inline void pcp_exit(struct buddy_pcp *pcp)
+{
+	__atomic_store_n(&pcp->in_use, 0, __ATOMIC_RELEASE);
+}
 
 static inline void stat_inc(uint64_t *c)
 {
@@ -390,12 +445,15 @@ struct buddy *buddy_create(pfn_t start_pfn, unsigned long nr_pages, void *base,
 	struct buddy *b;
 	pfn_t pfn, end;
 	unsigned int i;
+	int ret = ENOMEM;
 
 	if (!nr_pages || nr_pages >= NIL || start_pfn + nr_pages < start_pfn ||
 	    nr_pcp > 4096) {
 		errno = EINVAL;
 		return NULL;
 	}
+	if (nr_pcp)
+		pthread_once(&pcp_membarrier_once, pcp_membarrier_register);
 	b = aligned_alloc(64, sizeof(*b));
 	if (!b)
 		goto err_out;
@@ -409,8 +467,13 @@ struct buddy *buddy_create(pfn_t start_pfn, unsigned long nr_pages, void *base,
 			goto err_free_frames;
 		memset(b->pcp, 0, nr_pcp * sizeof(*b->pcp));
 	}
-	if (lock_init(&b->lock))
+	/* the pthread init functions return an error number, not -1 */
+	ret = lock_init(&b->lock);
+	if (ret)
 		goto err_free_pcp;
+	ret = pthread_mutex_init(&b->drain_lock, NULL);
+	if (ret)
+		goto err_destroy_lock;
 
 	b->start_pfn = start_pfn;
 	b->nr_pages = nr_pages;
@@ -437,6 +500,8 @@ struct buddy *buddy_create(pfn_t start_pfn, unsigned long nr_pages, void *base,
 	b->free_pages = nr_pages;
 	return b;
 
+err_destroy_lock:
+	lock_destroy(&b->lock);
 err_free_pcp:
 	free(b->pcp);
 err_free_frames:
@@ -444,7 +509,7 @@ err_free_frames:
 err_free_b:
 	free(b);
 err_out:
-	errno = ENOMEM;
+	errno = ret;
 	return NULL;
 }
 
@@ -452,13 +517,17 @@ void buddy_destroy(struct buddy *b)
 {
 	if (!b)
 		return;
+	pthread_mutex_destroy(&b->drain_lock);
 	lock_destroy(&b->lock);
 	free(b->pcp);
 	free(b->frames);
 	free(b);
 }
 
-/* The pcp fast path of rmqueue(): no node lock unless the cache is empty. */
+/*
+ * The pcp fast path of rmqueue(): no node lock unless the cache is empty.
+ * Called with the pcp lock held.
+ */
 static int alloc_pcp(struct buddy *b, struct buddy_pcp *pcp, pfn_t *pfn)
 {
 	struct buddy_frame *f;
@@ -502,18 +571,25 @@ int buddy_alloc(struct buddy *b, unsigned int order, enum buddy_wmark wmark,
 		pcp = &b->pcp[cpu];
 
 	if (pcp && order == 0) {
+		int ret;
+
 		/* zone_watermark_fast(): racy read of free_pages, as Linux */
 		if (wmark != BUDDY_WMARK_NONE &&
 		    READ_ONCE(b->free_pages) <= READ_ONCE(b->wmark[wmark])) {
 			stat_inc(&pcp->alloc_fail);
 			return -ENOMEM;
 		}
-		if (alloc_pcp(b, pcp, pfn)) {
-			stat_inc(&pcp->alloc_fail);
-			return -ENOMEM;
+		if (likely(pcp_enter(pcp))) {
+			ret = alloc_pcp(b, pcp, pfn);
+			pcp_exit(pcp);
+			if (ret) {
+				stat_inc(&pcp->alloc_fail);
+				return -ENOMEM;
+			}
+			stat_inc(&pcp->alloc[0]);
+			return 0;
 		}
-		stat_inc(&pcp->alloc[0]);
-		return 0;
+		/* a drain holds the cache: the locked path, as Linux does */
 	}
 
 	node_lock(b);
@@ -572,11 +648,13 @@ int buddy_free(struct buddy *b, pfn_t pfn, unsigned int order, int cpu)
 		     (cpu >= 0 && (unsigned int)cpu >= b->nr_pcp)))
 		return bad_free(b);
 
-	if (cpu >= 0 && order == 0) {
+	pcp = cpu >= 0 ? &b->pcp[cpu] : NULL;
+	if (pcp && order == 0 && likely(pcp_enter(pcp))) {
 		/* free_unref_page(): onto the pcp list, drain a batch over high */
-		pcp = &b->pcp[cpu];
-		if (unlikely(!is_alloc_head(b, pfn, 0)))
+		if (unlikely(!is_alloc_head(b, pfn, 0))) {
+			pcp_exit(pcp);
 			return bad_free(b);
+		}
 		idx = pfn_idx(b, pfn);
 		f = &b->frames[idx];
 		f->prev = NIL;
@@ -588,15 +666,17 @@ int buddy_free(struct buddy *b, pfn_t pfn, unsigned int order, int cpu)
 		pcp->head = idx;
 		set_state(f, FRAME_PCP);
 		WRITE_ONCE(pcp->count, pcp->count + 1);
-		stat_inc(&pcp->free[0]);
 		if (unlikely(pcp->count > READ_ONCE(b->pcp_high))) {
 			node_lock(b);
 			__free_pcppages_bulk(b, pcp, b->pcp_batch);
 			node_unlock(b);
 			stat_inc(&pcp->drain);
 		}
+		pcp_exit(pcp);
+		stat_inc(&pcp->free[0]);
 		return 0;
 	}
+	/* other orders, no cache, or a drain holds the cache: node lock */
 
 	node_lock(b);
 	if (unlikely(!is_alloc_head(b, pfn, order))) {
@@ -605,35 +685,79 @@ int buddy_free(struct buddy *b, pfn_t pfn, unsigned int order, int cpu)
 		return -EINVAL;
 	}
 	__free_one_page(b, pfn, order);
-	if (cpu < 0)
+	if (!pcp)
 		b->free[order]++;
 	node_unlock(b);
-	if (cpu >= 0)
-		stat_inc(&b->pcp[cpu].free[order]);
+	if (pcp)
+		stat_inc(&pcp->free[order]);
 	return 0;
+}
+
+/*
+ * Drain caches [first, last]: post a request on each cache that holds
+ * pages, one membarrier() for all, then wait for each owner to leave its
+ * cache and empty it.  Owners meanwhile use the node-locked path.
+ */
+static void drain_caches(struct buddy *b, unsigned int first,
+			 unsigned int last)
+{
+	unsigned int i, spins = 0;
+	bool any = false;
+
+	pthread_mutex_lock(&b->drain_lock);
+	for (i = first; i <= last; i++) {
+		if (!READ_ONCE(b->pcp[i].count))
+			continue;
+		__atomic_store_n(&b->pcp[i].drain_req, 1, __ATOMIC_RELAXED);
+		any = true;
+	}
+	if (!any)
+		goto out;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&pcp_membarrier, __ATOMIC_RELAXED) &&
+	    syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0)) {
+		/* cannot order the owners' accesses: leave the caches alone */
+		for (i = first; i <= last; i++)
+			__atomic_store_n(&b->pcp[i].drain_req, 0,
+					 __ATOMIC_RELEASE);
+		goto out;
+	}
+	for (i = first; i <= last; i++) {
+		struct buddy_pcp *pcp = &b->pcp[i];
+
+		if (!__atomic_load_n(&pcp->drain_req, __ATOMIC_RELAXED))
+			continue;
+		while (__atomic_load_n(&pcp->in_use, __ATOMIC_ACQUIRE)) {
+			if (++spins % 1024 == 0)
+				sched_yield();
+#if defined(__x86_64__) || defined(__i386__)
+			else
+				__builtin_ia32_pause();
+#endif
+		}
+		if (pcp->head != NIL) {
+			node_lock(b);
+			__free_pcppages_bulk(b, pcp, pcp->count);
+			node_unlock(b);
+			stat_inc(&pcp->drain);
+		}
+		__atomic_store_n(&pcp->drain_req, 0, __ATOMIC_RELEASE);
+	}
+out:
+	pthread_mutex_unlock(&b->drain_lock);
 }
 
 void buddy_drain(struct buddy *b, int cpu)
 {
-	struct buddy_pcp *pcp;
-
 	if (cpu < 0 || (unsigned int)cpu >= b->nr_pcp)
 		return;
-	pcp = &b->pcp[cpu];
-	if (pcp->head == NIL)
-		return;
-	node_lock(b);
-	__free_pcppages_bulk(b, pcp, pcp->count);
-	node_unlock(b);
-	stat_inc(&pcp->drain);
+	drain_caches(b, (unsigned int)cpu, (unsigned int)cpu);
 }
 
 void buddy_drain_all(struct buddy *b)
 {
-	unsigned int i;
-
-	for (i = 0; i < b->nr_pcp; i++)
-		buddy_drain(b, (int)i);
+	if (b->nr_pcp)
+		drain_caches(b, 0, b->nr_pcp - 1);
 }
 
 bool buddy_watermark_ok(struct buddy *b, unsigned int order,

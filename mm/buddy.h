@@ -61,7 +61,8 @@ struct buddy;	/* opaque: see mm/buddy.c */
  *          only be used by one thread at a time (its vCPU), like Linux's
  *          per-cpu pagesets.
  * Watermarks are derived from nr_pages (docs/mm.md).  All frames start free.
- * Returns NULL (errno set) on bad arguments or allocation failure.
+ * Returns NULL with errno set: EINVAL for bad arguments, ENOMEM when out of
+ * memory, or the error a lock initialisation returned.
  */
 struct buddy *buddy_create(pfn_t start_pfn, unsigned long nr_pages, void *base,
 			   unsigned int nr_pcp) __must_check;
@@ -74,7 +75,8 @@ void buddy_destroy(struct buddy *b);
  * per-vCPU cache (or BUDDY_NO_PCP); order 0 with a cache is served from it
  * without the node lock, after the same watermark check made on a lock-free
  * read of free_pages (pages in caches do not count as free, as in Linux).
- * The caller must own @cpu (one thread per cache at a time).  On success
+ * The caller must own @cpu (one thread per cache at a time; only
+ * buddy_drain() may touch the cache from another thread).  On success
  * stores the head frame in *pfn and returns 0; -ENOMEM if the watermark
  * check fails or no block exists; -EINVAL for order >= MAX_ORDER, a bad
  * watermark or a bad cpu.  On failure nothing changes but the counters.
@@ -91,9 +93,15 @@ int buddy_alloc(struct buddy *b, unsigned int order, enum buddy_wmark wmark,
  */
 int buddy_free(struct buddy *b, pfn_t pfn, unsigned int order, int cpu);
 
-/* Move @cpu's cached pages back to the free lists (the caller owns @cpu); takes the node lock. */
+/*
+ * buddy_drain - move @cpu's cached pages back to the free lists.  Any thread
+ * may call it, also while the owner uses the cache (Linux's
+ * drain_all_pages() draining a remote CPU): it takes the cache's lock, then
+ * the node lock; an owner that meets the cache locked meanwhile takes the
+ * node-locked path.  A no-op for an empty cache or a bad @cpu.
+ */
 void buddy_drain(struct buddy *b, int cpu);
-/* Drain every cache; no cache may be in use concurrently. */
+/* buddy_drain() every cache; safe while the caches are in use. */
 void buddy_drain_all(struct buddy *b);
 
 /* zone_watermark_ok() for an order-@order request; takes the node lock. */

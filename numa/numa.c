@@ -5,8 +5,9 @@
  * decision (mpol_decide(): policy_node/policy_nodemask/interleave_nodes),
  * then __numa_alloc_pages() walks that node's zonelist restricted to the
  * nodemask, first at the low watermark (get_page_from_freelist), then at the
- * min watermark (the slow path, which has no reclaim to do here), and
- * counts numastat like zone_statistics().
+ * min watermark (the slow path, which has no reclaim to do here), then once
+ * more after draining every per-vCPU cache (drain_all_pages()), and counts
+ * numastat like zone_statistics().
  *
  * Concurrency.  Each vCPU owns a struct numa_cpu: its interleave cursor, its
  * buddy per-vCPU cache slot and its counter block are touched only by the
@@ -215,6 +216,40 @@ __numa_alloc_pages(struct numa_vm *nv, struct numa_cpu *c, int nid,
 	return -ENOMEM;
 }
 
+/* The passes of one decision: @d's mask, then every node (preferred-many) */
+static __always_inline int numa_alloc_passes(struct numa_vm *nv,
+					     struct numa_cpu *c,
+					     const struct mpol_decision *d,
+					     unsigned int order, bool thisnode,
+					     struct numa_page *out,
+					     int *preferred)
+{
+	int ret;
+
+	ret = __numa_alloc_pages(nv, c, d->nid, d->mask, order, thisnode, out,
+				 preferred);
+	if (ret && d->retry_all && !thisnode)
+		ret = __numa_alloc_pages(nv, c, d->nid, nv->all, order, false,
+					 out, preferred);
+	return ret;
+}
+
+/*
+ * Linux's drain_all_pages(): pages parked in per-vCPU caches are neither
+ * free nor counted against the watermarks, so before failing, every cache
+ * of every node (the faulting vCPU's own and the others', which
+ * buddy_drain() may empty from this thread) goes back to the free lists.
+ * Slow path only: an empty cache costs one relaxed load.
+ */
+static void numa_drain_caches(struct numa_vm *nv)
+{
+	unsigned int n;
+
+	for (n = 0; n < nv->nr_nodes; n++)
+		if (nv->buddy[n])
+			buddy_drain_all(nv->buddy[n]);
+}
+
 /* zone_statistics() and the interleave_hit accounting, plus our own */
 static void numa_count(struct numa_cpu *c, int ret, int preferred,
 		       const struct mpol_decision *d, unsigned int order,
@@ -267,11 +302,13 @@ static __always_inline int numa_alloc_cpu(struct numa_vm *nv,
 	}
 	mpol_decide(&pol, &c->cur, ilx, c->home, nv->all, &d);
 
-	ret = __numa_alloc_pages(nv, c, d.nid, d.mask, order, thisnode, out,
-				 &preferred);
-	if (ret && d.retry_all && !thisnode)
-		ret = __numa_alloc_pages(nv, c, d.nid, nv->all, order, false,
-					 out, &preferred);
+	ret = numa_alloc_passes(nv, c, &d, order, thisnode, out, &preferred);
+	if (unlikely(ret) && preferred != NUMA_NO_NODE) {
+		/* the slow path's drain_all_pages(), then one more try */
+		numa_drain_caches(nv);
+		ret = numa_alloc_passes(nv, c, &d, order, thisnode, out,
+					&preferred);
+	}
 	if (preferred == NUMA_NO_NODE) {
 		/* no node to prefer: nothing was tried, nothing to attribute */
 		preferred = 0;

@@ -58,7 +58,8 @@ void numa_vm_destroy(struct numa_vm *nv);
  * numa_alloc - allocate a 2^order block for a fault at @gpa by @vcpu (or
  * NUMA_HOST).  The range policy covering @gpa wins over the vCPU policy.
  * Fast path over the zonelist of the policy's node restricted to its
- * nodemask at the low watermark, then the min watermark, then -ENOMEM.
+ * nodemask at the low watermark, then the min watermark, then once more
+ * after draining every per-vCPU cache of every node, then -ENOMEM.
  * NUMA_GFP_THISNODE: only the policy's node, no fallback.
  * Returns 0 with *out filled, -ENOMEM, or -EINVAL (bad vcpu, order, gfp).
  * Hot path: no malloc, no logging, no shared lock beyond the node's.

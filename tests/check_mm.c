@@ -945,6 +945,7 @@ struct stress {
 	uint8_t *owner;		/* 0 free, else thread id + 1 */
 	pfn_t start;
 	unsigned long allocs, overlaps;
+	int done;		/* set when the thread has freed everything */
 };
 
 static void *stress_thread(void *arg)
@@ -989,6 +990,7 @@ static void *stress_thread(void *arg)
 		if (buddy_free(s->b, live[nr].pfn, live[nr].order, s->cpu))
 			s->overlaps++;
 	}
+	__atomic_store_n(&s->done, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
 
@@ -1042,6 +1044,139 @@ START_TEST(test_stress_threads)
 }
 END_TEST
 
+/*
+ * Caches drained from another thread while their owners use them (Linux's
+ * drain_all_pages()).  Each owner allocates a handful of order-0 frames
+ * through its cache and frees them again, so its cache nearly always holds
+ * frames, while this thread keeps draining; a shared byte map catches a
+ * frame handed out twice, buddy_check() a torn list.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define CHURN_ROUNDS	20000L
+#else
+#define CHURN_ROUNDS	60000L
+#endif
+
+static void *churn_thread(void *arg)
+{
+	struct stress *s = arg;
+	uint64_t x = s->seed | 1;
+	pfn_t live[16];
+	unsigned int k, i, j;
+	long round;
+
+	for (round = 0; round < CHURN_ROUNDS; round++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		k = 1 + (unsigned int)(x % 16);
+		for (i = 0; i < k; i++) {
+			if (buddy_alloc(s->b, 0, BUDDY_WMARK_MIN, s->cpu,
+					&live[i])) {
+				s->overlaps++;
+				break;
+			}
+			if (__atomic_exchange_n(&s->owner[live[i] - s->start],
+						(uint8_t)(s->cpu + 1),
+						__ATOMIC_RELAXED))
+				s->overlaps++;
+			s->allocs++;
+		}
+		for (j = 0; j < i; j++) {
+			__atomic_store_n(&s->owner[live[j] - s->start], 0,
+					 __ATOMIC_RELAXED);
+			if (buddy_free(s->b, live[j], 0, s->cpu))
+				s->overlaps++;
+		}
+	}
+	__atomic_store_n(&s->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+START_TEST(test_drain_remote)
+{
+	const pfn_t start = 1000;
+	const unsigned long n = MAX_ORDER_NR_PAGES + 333;
+	struct buddy *b = buddy_create(start, n, NULL, 2);
+	struct stress s[2];
+	pthread_t t[2];
+	struct buddy_info info;
+	struct buddy_stats st;
+	uint8_t *owner = calloc(n, 1);
+	uint64_t seed = seed_from_env();
+	unsigned long drains = 0;
+	unsigned int i;
+
+	ck_assert_ptr_nonnull(b);
+	ck_assert_ptr_nonnull(owner);
+	ck_assert_int_eq(buddy_set_pcp(b, 64, 8), 0);
+	for (i = 0; i < 2; i++) {
+		s[i] = (struct stress){ .b = b, .cpu = (int)i, .owner = owner,
+					.start = start, .seed = seed + 7 * i };
+		ck_assert_int_eq(pthread_create(&t[i], NULL, churn_thread, &s[i]), 0);
+	}
+	for (i = 0; i < 2; i++) {
+		while (!__atomic_load_n(&s[i].done, __ATOMIC_ACQUIRE)) {
+			buddy_drain(b, 0);
+			buddy_drain_all(b);
+			drains++;
+		}
+	}
+	for (i = 0; i < 2; i++) {
+		ck_assert_int_eq(pthread_join(t[i], NULL), 0);
+		ck_assert_msg(s[i].overlaps == 0, "seed %" PRIu64 ": thread %u: %lu"
+			      " overlaps/failed allocations or frees", seed, i,
+			      s[i].overlaps);
+	}
+	assert_consistent(b);
+	buddy_get_stats(b, &st);
+	ck_assert_uint_eq(st.bad_free, 0);
+	ck_assert_uint_eq(st.alloc[0], s[0].allocs + s[1].allocs);
+	ck_assert_uint_eq(st.free[0], s[0].allocs + s[1].allocs);
+	/* owners never pass high (64): every pcp drain was a remote one */
+	ck_assert_uint_gt(st.pcp_drain, 0);
+	buddy_drain_all(b);
+	buddy_get_info(b, &info);
+	ck_assert_uint_eq(info.pcp_pages, 0);
+	ck_assert_uint_eq(info.free_pages, n);
+	assert_consistent(b);
+	free(owner);
+	buddy_destroy(b);
+}
+END_TEST
+
+/* An idle cache drained exactly, then used again by its owner */
+START_TEST(test_drain_idle_cache)
+{
+	struct buddy *b = buddy_create(0, 64, NULL, 2);
+	struct buddy_info info;
+	pfn_t p[10];
+	unsigned int i;
+
+	ck_assert_ptr_nonnull(b);
+	ck_assert_int_eq(buddy_set_pcp(b, 16, 1), 0);
+	ck_assert_int_eq(buddy_set_watermarks(b, 4, 8, 12), 0);
+	for (i = 0; i < 10; i++)
+		p[i] = alloc_ok(b, 0, 1);
+	for (i = 0; i < 10; i++)
+		ck_assert_int_eq(buddy_free(b, p[i], 0, 1), 0);
+	buddy_get_info(b, &info);
+	ck_assert_uint_eq(info.pcp_pages, 10);
+	ck_assert_uint_eq(info.free_pages, 54);
+	buddy_drain(b, 1);
+	buddy_get_info(b, &info);
+	ck_assert_uint_eq(info.pcp_pages, 0);
+	ck_assert_uint_eq(info.free_pages, 64);
+	assert_consistent(b);
+	/* the owner goes on using its (now empty) cache */
+	ck_assert_uint_eq(alloc_ok(b, 0, 1), 0);
+	buddy_get_info(b, &info);
+	ck_assert_uint_eq(info.free_pages, 63);
+	buddy_drain(b, 2);	/* no such cache: nothing happens */
+	buddy_drain(b, -1);
+	assert_consistent(b);
+	buddy_destroy(b);
+}
+END_TEST
+
 static Suite *mm_suite(void)
 {
 	Suite *s = suite_create("mm");
@@ -1067,6 +1202,7 @@ static Suite *mm_suite(void)
 	tc = tcase_create("pcp");
 	tcase_add_test(tc, test_pcp_batches);
 	tcase_add_test(tc, test_pcp_exhaust);
+	tcase_add_test(tc, test_drain_idle_cache);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("bad_input");
@@ -1078,6 +1214,7 @@ static Suite *mm_suite(void)
 	tcase_add_test(tc, test_differential);
 	tcase_add_test(tc, test_differential_pcp);
 	tcase_add_test(tc, test_stress_threads);
+	tcase_add_test(tc, test_drain_remote);
 	suite_add_tcase(s, tc);
 	return s;
 }

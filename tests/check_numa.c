@@ -831,6 +831,60 @@ START_TEST(test_exhaust_interleave)
 }
 END_TEST
 
+/*
+ * Pages parked in per-vCPU caches are not free (they do not count against
+ * the watermarks); before failing, numa_alloc() drains the caches and
+ * retries once, as Linux's slow path calls drain_all_pages().  A cache
+ * limit of 16 with batch 1 keeps the counts exact.
+ */
+static struct numa_vm *mk_vm_cached(pfn_t pfn[10])
+{
+	struct numa_vm *nv = mk_vm_n(1, 2);
+	struct buddy *b = numa_node_buddy(nv, 0);
+	struct buddy_info info;
+	struct numa_page pg;
+	int i;
+
+	ck_assert_int_eq(buddy_set_pcp(b, 16, 1), 0);
+	for (i = 0; i < 10; i++) {
+		ck_assert_int_eq(numa_alloc(nv, 0, 0, 0, 0, &pg), 0);
+		pfn[i] = pg.pfn;
+	}
+	for (i = 0; i < 10; i++)
+		ck_assert_int_eq(numa_free(nv, 0, pfn[i], 0, 0), 0);
+	buddy_get_info(b, &info);
+	ck_assert_uint_eq(info.pcp_pages, 10);
+	ck_assert_uint_eq(info.free_pages, POOL_PAGES - 10);
+	return nv;
+}
+
+START_TEST(test_exhaust_pcp_drain)
+{
+	struct buddy_info info;
+	struct numa_vm *nv;
+	pfn_t pfn[10];
+	int i;
+
+	/* vCPU 0 caches 10 pages; vCPU 1 gets them too (remote drain) */
+	nv = mk_vm_cached(pfn);
+	ck_assert_int_eq(alloc_until_fail(nv, 1, NULL, 256), AT_LOW + AT_MIN);
+	buddy_get_info(numa_node_buddy(nv, 0), &info);
+	ck_assert_uint_eq(info.pcp_pages, 0);
+	ck_assert_uint_eq(info.free_pages, WM_MIN);
+	numa_vm_destroy(nv);
+
+	/* vCPU 1 takes the node down to min; vCPU 0 still has its 10 */
+	nv = mk_vm_cached(pfn);
+	for (i = 0; i < AT_LOW + AT_MIN - 10; i++)
+		ck_assert_int_eq(alloc_node(nv, 1, 0, 0, 0), 0);
+	ck_assert_int_eq(alloc_until_fail(nv, 0, NULL, 256), 10);
+	buddy_get_info(numa_node_buddy(nv, 0), &info);
+	ck_assert_uint_eq(info.pcp_pages, 0);
+	ck_assert_uint_eq(info.free_pages, WM_MIN);
+	numa_vm_destroy(nv);
+}
+END_TEST
+
 START_TEST(test_free)
 {
 	struct numa_vm *nv = mk_vm_n(2, 2);
@@ -1530,6 +1584,7 @@ static Suite *numa_suite(void)
 	tcase_add_test(tc, test_exhaust_preferred_thisnode);
 	tcase_add_test(tc, test_exhaust_preferred_many);
 	tcase_add_test(tc, test_exhaust_interleave);
+	tcase_add_test(tc, test_exhaust_pcp_drain);
 	tcase_add_test(tc, test_free);
 	tcase_add_test(tc, test_pool_base);
 	suite_add_tcase(s, tc);

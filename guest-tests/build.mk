@@ -9,8 +9,8 @@
 #   make check-guest-qemu             QEMU only
 
 GUEST_TESTS	:= hello smp touch exit hcall \
-		   numa-local interleave weighted preferred oom free-range \
-		   concurrent granule-2m
+		   numa-local interleave weighted preferred oom oom-wait \
+		   free-range concurrent granule-2m
 GUEST_LIB_SRCS	:= guest-tests/lib/cstart64.S guest-tests/lib/setup.c \
 		   guest-tests/lib/bootinfo.c guest-tests/lib/serial.c \
 		   guest-tests/lib/printf.c guest-tests/lib/report.c \
@@ -68,8 +68,8 @@ $(GUEST_DIR)/%.elf: $(GUEST_DIR)/%.elf64
 # libraries, runs on host threads over numavm's real fault path without KVM
 # (run_tests.sh --sim).  Host flags (ASan under SAN=1), its own directory so
 # the guest pattern rules above never match.
-GUEST_SIM_TESTS	:= numa-local interleave weighted preferred oom free-range \
-		   concurrent granule-2m
+GUEST_SIM_TESTS	:= numa-local interleave weighted preferred oom oom-wait \
+		   free-range concurrent granule-2m
 GUEST_SIM_DIR	:= $(BUILD)/guest-sim
 GUEST_SIM_ALL	:= $(patsubst %,$(GUEST_SIM_DIR)/%,$(GUEST_SIM_TESTS))
 GUEST_SIM_COMMON := $(GUEST_SIM_DIR)/sim/sim.o $(GUEST_SIM_DIR)/lib/place.o

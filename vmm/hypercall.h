@@ -5,10 +5,10 @@
  * RAM once (the guest may scribble on it meanwhile), validates it, runs
  * the handler for its number from a table and writes ret back.  It is a
  * pure function of the VM's guest RAM and topology and the calling vCPU,
- * so it is tested without KVM.  Handlers for later calls (set-policy,
- * mbind, get-node, free-range) are installed with hypercall_set_handler()
- * by the modules that implement them; until then those numbers return
- * NV_ENOSYS.
+ * so it is tested without KVM.  The memory calls (set-policy, mbind,
+ * get-node, free-range) live in vmm/hc_mem.c, installed with
+ * hypercall_set_handler() by hc_mem_install(); a table without them
+ * answers NV_ENOSYS for those numbers.
  */
 #ifndef NUMAVM_VMM_HYPERCALL_H
 #define NUMAVM_VMM_HYPERCALL_H

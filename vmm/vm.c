@@ -32,6 +32,9 @@
 #include "vmm/vcpu.h"
 
 #define VM_ERR_LEN	512
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE	23	/* Linux 5.14 */
+#endif
 #define VM_HUGE_ALIGN	(2ULL << 20)
 
 int vm_topology_default(struct numa_topology *t, uint64_t ram_size,
@@ -378,6 +381,32 @@ static int vm_init_fault_ram(struct vm *vm)
 	return 0;
 }
 
+/*
+ * placement=off: plain anonymous RAM demand-paged by the host kernel
+ * (QEMU's default), or populated at start with prealloc (the floor any
+ * first touch can reach).
+ */
+static int vm_init_plain_ram(struct vm *vm)
+{
+	uint64_t size = vm->conf->ram_size;
+	int ret = guest_ram_create(&vm->ram, size);
+
+	if (ret) {
+		pr_err("guest RAM of %llu bytes: %s", (unsigned long long)size,
+		       ret == -EINVAL ? "size must be a multiple of 4 KiB between 2 MiB and 1 TiB" :
+		       strerror(-ret));
+		return ret;
+	}
+	if (vm->conf->prealloc &&
+	    madvise(vm->ram.base, size, MADV_POPULATE_WRITE)) {
+		ret = -errno;
+		pr_err("guest RAM of %llu bytes: prealloc (MADV_POPULATE_WRITE): %s",
+		       (unsigned long long)size, strerror(-ret));
+		return ret;
+	}
+	return 0;
+}
+
 /* Port devices: serial, exit port, hypercalls (with the memory calls) */
 static int vm_init_devices(struct vm *vm)
 {
@@ -495,12 +524,7 @@ int vm_init(struct vm *vm, const struct vm_config *cfg)
 	if (vm->conf->placement) {
 		ret = vm_init_fault_ram(vm);
 	} else {
-		ret = guest_ram_create(&vm->ram, vm->conf->ram_size);
-		if (ret)
-			pr_err("guest RAM of %llu bytes: %s",
-			       (unsigned long long)vm->conf->ram_size,
-			       ret == -EINVAL ? "size must be a multiple of 4 KiB between 2 MiB and 1 TiB" :
-			       strerror(-ret));
+		ret = vm_init_plain_ram(vm);
 	}
 	if (ret)
 		return ret;
@@ -527,9 +551,10 @@ int vm_init(struct vm *vm, const struct vm_config *cfg)
 			vm->qmp ? ", control socket " : "",
 			vm->qmp ? vm->conf->socket : "");
 	else
-		pr_info("%llu MiB of guest RAM on %u nodes, %u vCPUs: plain RAM paged by the host kernel (placement off)%s%s",
+		pr_info("%llu MiB of guest RAM on %u nodes, %u vCPUs: plain RAM %s by the host kernel (placement off)%s%s",
 			(unsigned long long)(vm->conf->ram_size >> 20),
 			vm->topo.nr_nodes, vm->nr_vcpus,
+			vm->conf->prealloc ? "populated at start" : "paged",
 			vm->qmp ? ", control socket " : "",
 			vm->qmp ? vm->conf->socket : "");
 	return 0;

@@ -137,7 +137,7 @@ run_one() {
 	local name=$1 file=${cfg_file[$1]:-} smp=${cfg_smp[$1]:-1}
 	local mem=${cfg_mem[$1]:-128} append=${cfg_append[$1]:-}
 	local expect=${cfg_expect[$1]:-pass} timeout=${cfg_timeout[$1]:-30}
-	local config=${cfg_config[$1]:-}
+	local config=${cfg_config[$1]:-} numavm=$numavm
 	local img=$imgdir/$file log=$logdir/$name.$mode.log
 	local label status why limit=$timeout
 	local -a cmd

@@ -368,8 +368,9 @@ static int vm_init_fault_ram(struct vm *vm)
 				     vm->topo.nr_nodes, (void *)base,
 				     c->ram_size, &o, err, sizeof(err));
 	if (!vm->fault) {
+		ret = errno ? -errno : -EINVAL;
 		pr_err("fault path: %s", err);
-		return -errno ? -errno : -EINVAL;
+		return ret;
 	}
 	vm->qfb.ctx = vm->fault;
 	ret = fault_start(vm->fault);

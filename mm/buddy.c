@@ -29,6 +29,7 @@
 #include "mm/buddy.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <linux/membarrier.h>
 #include <sched.h>
 #include <stdio.h>
@@ -415,28 +416,38 @@ static unsigned long int_sqrt(unsigned long x)
 }
 
 /*
- * Linux's init_per_zone_wmark_min() and __setup_per_zone_wmarks() for a
- * node that is the only zone: min_free_kbytes = sqrt(16 * lowmem_kbytes)
- * clamped to [128, 262144], min = that in pages, then
- * low = min + max(min / 4, managed * watermark_scale_factor / 10000) and
+ * Linux's init_per_zone_wmark_min() and __setup_per_zone_wmarks():
+ * min_free_kbytes = sqrt(16 * lowmem_kbytes) clamped to [128, 262144] is
+ * computed once from all of the memory (@total_pages), and each zone gets
+ * the share of it that its managed pages are of the total:
+ * min = pages_min * zone / total; then, from the zone's own size,
+ * low = min + max(min / 4, zone * watermark_scale_factor / 10000) and
  * high = min + 2 * the same, watermark_scale_factor = 10.  Clamped to the
- * managed pages so a tiny pool keeps min <= low <= high <= managed.
+ * zone's pages so a tiny pool keeps min <= low <= high <= managed.
  */
-static void wmark_defaults(unsigned long managed, unsigned long wm[3])
+int buddy_calc_watermarks(unsigned long total_pages, unsigned long zone_pages,
+			  unsigned long *min, unsigned long *low,
+			  unsigned long *high)
 {
-	unsigned long kbytes = managed << (PAGE_SHIFT - 10);
-	unsigned long min_free_kbytes = int_sqrt(kbytes * 16);
-	unsigned long min, tmp;
+	unsigned long kbytes, min_free_kbytes, pages_min, zmin, tmp;
 
+	if (!zone_pages || zone_pages > total_pages ||
+	    total_pages > ULONG_MAX >> 20)
+		return -EINVAL;
+	kbytes = total_pages << (PAGE_SHIFT - 10);
+	min_free_kbytes = int_sqrt(kbytes * 16);
 	if (min_free_kbytes < 128)
 		min_free_kbytes = 128;
 	if (min_free_kbytes > 262144)
 		min_free_kbytes = 262144;
-	min = min_free_kbytes >> (PAGE_SHIFT - 10);
-	tmp = max_t(unsigned long, min >> 2, managed * 10 / 10000);
-	wm[0] = min_t(unsigned long, min, managed);
-	wm[1] = min_t(unsigned long, min + tmp, managed);
-	wm[2] = min_t(unsigned long, min + 2 * tmp, managed);
+	pages_min = min_free_kbytes >> (PAGE_SHIFT - 10);
+	/* pages_min < 2^16 and zone_pages < 2^44: no overflow */
+	zmin = pages_min * zone_pages / total_pages;
+	tmp = max_t(unsigned long, zmin >> 2, zone_pages * 10 / 10000);
+	*min = min_t(unsigned long, zmin, zone_pages);
+	*low = min_t(unsigned long, zmin + tmp, zone_pages);
+	*high = min_t(unsigned long, zmin + 2 * tmp, zone_pages);
+	return 0;
 }
 
 struct buddy *buddy_create(pfn_t start_pfn, unsigned long nr_pages, void *base,
@@ -482,7 +493,13 @@ struct buddy *buddy_create(pfn_t start_pfn, unsigned long nr_pages, void *base,
 	for (i = 0; i < nr_pcp; i++)
 		b->pcp[i].head = b->pcp[i].tail = NIL;
 	pcp_defaults(nr_pages, &b->pcp_high, &b->pcp_batch);
-	wmark_defaults(nr_pages, b->wmark);
+	/* a pool alone is its own lowmem; nr_pages < 2^32 always passes */
+	ret = buddy_calc_watermarks(nr_pages, nr_pages, &b->wmark[0],
+				    &b->wmark[1], &b->wmark[2]);
+	if (ret) {
+		ret = -ret;
+		goto err_destroy_drain;
+	}
 	for (i = 0; i < MAX_ORDER; i++)
 		b->free_area[i].head = NIL;
 
@@ -500,6 +517,8 @@ struct buddy *buddy_create(pfn_t start_pfn, unsigned long nr_pages, void *base,
 	b->free_pages = nr_pages;
 	return b;
 
+err_destroy_drain:
+	pthread_mutex_destroy(&b->drain_lock);
 err_destroy_lock:
 	lock_destroy(&b->lock);
 err_free_pcp:

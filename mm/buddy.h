@@ -60,7 +60,9 @@ struct buddy;	/* opaque: see mm/buddy.c */
  * @nr_pcp: number of per-vCPU caches (0 for none, at most 4096); cache i may
  *          only be used by one thread at a time (its vCPU), like Linux's
  *          per-cpu pagesets.
- * Watermarks are derived from nr_pages (docs/mm.md).  All frames start free.
+ * Watermarks are derived from nr_pages as if the pool were all the memory
+ * (buddy_calc_watermarks(nr_pages, nr_pages)); callers with several pools
+ * set each pool's share with buddy_set_watermarks().  All frames start free.
  * Returns NULL with errno set: EINVAL for bad arguments, ENOMEM when out of
  * memory, or the error a lock initialisation returned.
  */
@@ -107,6 +109,19 @@ void buddy_drain_all(struct buddy *b);
 /* zone_watermark_ok() for an order-@order request; takes the node lock. */
 bool buddy_watermark_ok(struct buddy *b, unsigned int order,
 			enum buddy_wmark wmark);
+/*
+ * buddy_calc_watermarks - the watermarks Linux gives a zone of @zone_pages
+ * when all zones together manage @total_pages: min_free_kbytes comes from
+ * the total, each zone gets its proportional share of it as min, and low
+ * and high add max(min / 4, zone_pages / 1000) once and twice
+ * (__setup_per_zone_wmarks(); docs/mm.md has the formula).  buddy_create()
+ * uses it with zone_pages == total_pages; numa/ with the VM's total.  Pure
+ * function.  Returns 0, or -EINVAL if zone_pages is 0, larger than
+ * total_pages, or total_pages overflows the computation.
+ */
+int buddy_calc_watermarks(unsigned long total_pages, unsigned long zone_pages,
+			  unsigned long *min, unsigned long *low,
+			  unsigned long *high) __must_check;
 /* Override the derived watermarks; -EINVAL unless min <= low <= high <= managed. */
 int buddy_set_watermarks(struct buddy *b, unsigned long min, unsigned long low,
 			 unsigned long high);

@@ -75,6 +75,34 @@ static struct numa_cpu *numa_cpu(struct numa_vm *nv, int vcpu)
 	return &nv->cpu[vcpu];
 }
 
+/*
+ * Linux computes min_free_kbytes once from all of its memory and gives each
+ * zone a share proportional to its size (__setup_per_zone_wmarks()); a node
+ * is one zone here, so each node's buddy gets its share of the VM-wide
+ * figure rather than the figure of a machine made of that node alone.
+ */
+static int numa_set_watermarks(struct numa_vm *nv,
+			       const struct numa_topology *t)
+{
+	unsigned long total = 0, min, low, high;
+	unsigned int n;
+	int ret;
+
+	for (n = 0; n < nv->nr_nodes; n++)
+		total += t->node_mem[n] >> PAGE_SHIFT;
+	for (n = 0; n < nv->nr_nodes; n++) {
+		if (!nv->buddy[n])
+			continue;
+		ret = buddy_calc_watermarks(total, t->node_mem[n] >> PAGE_SHIFT,
+					    &min, &low, &high);
+		if (!ret)
+			ret = buddy_set_watermarks(nv->buddy[n], min, low, high);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 struct numa_vm *numa_vm_create(const struct numa_topology *t,
 			       void *const pool_base[], char *err, size_t len)
 {
@@ -114,6 +142,13 @@ struct numa_vm *numa_vm_create(const struct numa_topology *t,
 				 strerror(-ret));
 			goto err_buddy;
 		}
+	}
+	ret = numa_set_watermarks(nv, t);
+	if (ret) {
+		numa_err(err, len, "cannot set the node watermarks: %s",
+			 strerror(-ret));
+		n = nv->nr_nodes;
+		goto err_buddy;
 	}
 	zonelist_build_all(t, nv->zonelist);
 	pthread_mutex_init(&nv->pol_lock, NULL);

@@ -358,6 +358,60 @@ START_TEST(test_wmark_derived)
 END_TEST
 
 /*
+ * A node's share of the watermarks when several nodes make up the memory
+ * (__setup_per_zone_wmarks(): min_free_kbytes from the total, min split by
+ * managed pages, low/high from the zone's own size); docs/mm.md works out
+ * the 1.25 GiB example.
+ */
+START_TEST(test_wmark_calc)
+{
+	static const struct {
+		unsigned long total, zone, min, low, high;
+	} cases[] = {
+		/* 1 GiB + 256 MiB: min_free_kbytes 4579, pages_min 1144 */
+		{ 327680, 262144, 915, 1177, 1439 },
+		{ 327680, 65536, 228, 293, 358 },
+		/* 2 x 1 GiB: 5792 kB, 1448 pages, half each */
+		{ 524288, 262144, 724, 986, 1248 },
+		/* 4 x 1 GiB: 8192 kB; the scale factor term (262) wins */
+		{ 1048576, 262144, 512, 774, 1036 },
+		/* 2 GiB + 1 GiB: 7094 kB, 1773 pages, 2/3 and 1/3 */
+		{ 786432, 524288, 1182, 1706, 2230 },
+		{ 786432, 262144, 591, 853, 1115 },
+		/* 4 x 64 frames: 128 kB clamp, 32 pages, 8 each */
+		{ 256, 64, 8, 10, 12 },
+		/* a tiny node beside a big one gets no reserve, as in Linux */
+		{ 262208, 64, 0, 0, 0 },
+		/* one zone: buddy_create()'s own figures */
+		{ 262144, 262144, 1024, 1286, 1548 },
+		{ 40, 40, 32, 40, 40 },
+	};
+	unsigned long min, low, high;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		ck_assert_int_eq(buddy_calc_watermarks(cases[i].total,
+						       cases[i].zone, &min,
+						       &low, &high),
+				 0);
+		ck_assert_msg(min == cases[i].min && low == cases[i].low &&
+				      high == cases[i].high,
+			      "total %lu zone %lu: %lu/%lu/%lu, want %lu/%lu/%lu",
+			      cases[i].total, cases[i].zone, min, low, high,
+			      cases[i].min, cases[i].low, cases[i].high);
+	}
+	min = low = high = 7;
+	ck_assert_int_eq(buddy_calc_watermarks(100, 0, &min, &low, &high),
+			 -EINVAL);
+	ck_assert_int_eq(buddy_calc_watermarks(100, 101, &min, &low, &high),
+			 -EINVAL);
+	ck_assert_int_eq(buddy_calc_watermarks(~0UL, 1, &min, &low, &high),
+			 -EINVAL);
+	ck_assert(min == 7 && low == 7 && high == 7);
+}
+END_TEST
+
+/*
  * Each watermark at its boundary, for every order: an order-o request needs
  * free - (2^o - 1) > mark.  Free pages are brought to an exact count with
  * order-0 allocations under no watermark.
@@ -1193,6 +1247,7 @@ static Suite *mm_suite(void)
 
 	tc = tcase_create("watermarks");
 	tcase_add_test(tc, test_wmark_derived);
+	tcase_add_test(tc, test_wmark_calc);
 	tcase_add_loop_test(tc, test_wmark_boundaries, 0, MAX_ORDER);
 	tcase_add_test(tc, test_wmark_high_order);
 	tcase_add_test(tc, test_wmark_pcp);

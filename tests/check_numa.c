@@ -885,6 +885,50 @@ START_TEST(test_exhaust_pcp_drain)
 }
 END_TEST
 
+/*
+ * Watermarks of a VM: min_free_kbytes from the VM's whole memory, split
+ * over the nodes by size (Linux's __setup_per_zone_wmarks()), not each node
+ * sized as if it were a machine of its own.  1 GiB + 256 MiB + a
+ * memoryless node: min_free_kbytes 4579, 1144 pages, 915 and 228 (the same
+ * figures as check_mm's test_wmark_calc).
+ */
+START_TEST(test_vm_watermarks)
+{
+	struct numa_topology t;
+	struct buddy_info info;
+	struct numa_vm *nv;
+	char err[256] = "";
+
+	mk_topo(&t, 3, 1);
+	t.node_mem[0] = 1ULL << 30;
+	t.node_mem[1] = 256ULL << 20;
+	t.node_mem[2] = 0;
+	nv = numa_vm_create(&t, NULL, ERR);
+	ck_assert_msg(nv != NULL, "numa_vm_create: %s", err);
+	buddy_get_info(numa_node_buddy(nv, 0), &info);
+	ck_assert_uint_eq(info.wmark_min, 915);
+	ck_assert_uint_eq(info.wmark_low, 1177);
+	ck_assert_uint_eq(info.wmark_high, 1439);
+	buddy_get_info(numa_node_buddy(nv, 1), &info);
+	ck_assert_uint_eq(info.wmark_min, 228);
+	ck_assert_uint_eq(info.wmark_low, 293);
+	ck_assert_uint_eq(info.wmark_high, 358);
+	ck_assert_ptr_null(numa_node_buddy(nv, 2));
+	numa_vm_destroy(nv);
+
+	/* one node: the whole share, as buddy_create() alone gives */
+	mk_topo(&t, 1, 1);
+	t.node_mem[0] = 1ULL << 30;
+	nv = numa_vm_create(&t, NULL, ERR);
+	ck_assert_msg(nv != NULL, "numa_vm_create: %s", err);
+	buddy_get_info(numa_node_buddy(nv, 0), &info);
+	ck_assert_uint_eq(info.wmark_min, 1024);
+	ck_assert_uint_eq(info.wmark_low, 1286);
+	ck_assert_uint_eq(info.wmark_high, 1548);
+	numa_vm_destroy(nv);
+}
+END_TEST
+
 START_TEST(test_free)
 {
 	struct numa_vm *nv = mk_vm_n(2, 2);
@@ -1585,6 +1629,7 @@ static Suite *numa_suite(void)
 	tcase_add_test(tc, test_exhaust_preferred_many);
 	tcase_add_test(tc, test_exhaust_interleave);
 	tcase_add_test(tc, test_exhaust_pcp_drain);
+	tcase_add_test(tc, test_vm_watermarks);
 	tcase_add_test(tc, test_free);
 	tcase_add_test(tc, test_pool_base);
 	suite_add_tcase(s, tc);

@@ -215,9 +215,11 @@ static void numa_read_task_policy(struct numa_cpu *c, struct mempolicy *pol)
 
 /*
  * __numa_alloc_pages - __alloc_pages() for one pass: the zonelist of @nid
- * (only its first allowed node with @thisnode) restricted to @mask, at the
- * low then the min watermark.  *preferred gets the first allowed node of the
- * zonelist (Linux's ac->preferred_zoneref), NUMA_NO_NODE if there is none.
+ * restricted to @mask, at the low then the min watermark; with @thisnode
+ * only @nid itself (Linux's __GFP_THISNODE, the no-fallback zonelist of
+ * @nid): nothing if it has no memory or is outside @mask.  *preferred gets
+ * the first allowed node of the walked list (Linux's
+ * ac->preferred_zoneref), NUMA_NO_NODE if there is none.
  */
 static __always_inline int
 __numa_alloc_pages(struct numa_vm *nv, struct numa_cpu *c, int nid,
@@ -227,13 +229,21 @@ __numa_alloc_pages(struct numa_vm *nv, struct numa_cpu *c, int nid,
 	static const enum buddy_wmark wmarks[] = { BUDDY_WMARK_LOW,
 						   BUDDY_WMARK_MIN };
 	const struct zonelist *zl = &nv->zonelist[nid];
-	unsigned int i, w, n;
+	unsigned int i, w, n, nr = zl->nr;
+	const uint8_t *node = zl->node;
+	uint8_t self = (uint8_t)nid;
 	pfn_t pfn;
 
 	*preferred = NUMA_NO_NODE;
+	if (thisnode) {
+		if (!nv->buddy[nid])
+			return -ENOMEM;
+		node = &self;
+		nr = 1;
+	}
 	for (w = 0; w < ARRAY_SIZE(wmarks); w++) {
-		for (i = 0; i < zl->nr; i++) {
-			n = zl->node[i];
+		for (i = 0; i < nr; i++) {
+			n = node[i];
 			if (!node_isset(n, mask))
 				continue;
 			if (*preferred == NUMA_NO_NODE)
@@ -244,8 +254,6 @@ __numa_alloc_pages(struct numa_vm *nv, struct numa_cpu *c, int nid,
 				out->pfn = pfn;
 				return 0;
 			}
-			if (thisnode)
-				break;
 		}
 	}
 	return -ENOMEM;

@@ -60,7 +60,10 @@ void numa_vm_destroy(struct numa_vm *nv);
  * Fast path over the zonelist of the policy's node restricted to its
  * nodemask at the low watermark, then the min watermark, then once more
  * after draining every per-vCPU cache of every node, then -ENOMEM.
- * NUMA_GFP_THISNODE: only the policy's node, no fallback.
+ * NUMA_GFP_THISNODE: only the node the policy chose (the home node for
+ * default/local/bind/preferred-many, the preferred node, the interleave
+ * target), no fallback: -ENOMEM if that node has no memory, is outside the
+ * policy's nodes (bind) or is below its min watermark.
  * Returns 0 with *out filled, -ENOMEM, or -EINVAL (bad vcpu, order, gfp).
  * Hot path: no malloc, no logging, no shared lock beyond the node's.
  */

@@ -767,6 +767,57 @@ START_TEST(test_exhaust_preferred_thisnode)
 }
 END_TEST
 
+/*
+ * NUMA_GFP_THISNODE is the node the policy chose and nothing else: not the
+ * first node with memory of that node's zonelist, not another node of a
+ * bind set.
+ */
+START_TEST(test_thisnode_chosen_node)
+{
+	struct numa_vcpu_stats vs;
+	struct numa_topology t;
+	struct numa_vm *nv;
+
+	/* vCPU 2 lives on memoryless node 2: default chooses node 2 */
+	mk_topo(&t, 3, 3);
+	t.node_mem[2] = 0;
+	nv = mk_vm(&t);
+	ck_assert_int_eq(alloc_node(nv, 2, 0, 0, NUMA_GFP_THISNODE), -ENOMEM);
+	ck_assert_int_eq(alloc_node(nv, 2, 0, 3, NUMA_GFP_THISNODE), -ENOMEM);
+	/* without the flag it falls back to the nearest node with memory */
+	ck_assert_int_eq(alloc_node(nv, 2, 0, 0, 0), 0);
+	ck_assert_int_eq(numa_get_vcpu_stats(nv, 2, &vs), 0);
+	ck_assert_uint_eq(vs.alloc_fail, 2);
+	ck_assert_uint_eq(vs.faults, 3);
+	/* preferred {1} chooses node 1 wherever the vCPU lives */
+	set_vcpu(nv, 2, MPOL_PREFERRED, 0, NODES(1));
+	ck_assert_int_eq(alloc_node(nv, 2, 0, 0, NUMA_GFP_THISNODE), 1);
+	numa_vm_destroy(nv);
+
+	/* bind {1}: the chosen node is the home node, if it is in the set */
+	nv = mk_vm_n(3, 3);
+	set_vcpu(nv, 2, MPOL_BIND, 0, NODES(1));
+	set_vcpu(nv, 1, MPOL_BIND, 0, NODES(1));
+	ck_assert_int_eq(alloc_node(nv, 2, 0, 0, NUMA_GFP_THISNODE), -ENOMEM);
+	ck_assert_int_eq(alloc_node(nv, 2, 0, 0, 0), 1);
+	ck_assert_int_eq(alloc_node(nv, 1, 0, 0, NUMA_GFP_THISNODE), 1);
+	/* preferred-many {1,2}: home 0 is outside, home 2 inside */
+	set_vcpu(nv, 0, MPOL_PREFERRED_MANY, 0, NODES(1, 2));
+	set_vcpu(nv, 2, MPOL_PREFERRED_MANY, 0, NODES(1, 2));
+	ck_assert_int_eq(alloc_node(nv, 0, 0, 0, NUMA_GFP_THISNODE), -ENOMEM);
+	ck_assert_int_eq(alloc_node(nv, 2, 0, 0, NUMA_GFP_THISNODE), 2);
+	/* a range policy chooses too: interleave {0,1} by page offset */
+	set_range(nv, 0, 4 * PAGE_SIZE, MPOL_INTERLEAVE, NODES(0, 1));
+	ck_assert_int_eq(alloc_node(nv, 2, PAGE_SIZE, 0, NUMA_GFP_THISNODE),
+			 1);
+	ck_assert_int_eq(alloc_node(nv, 2, 2 * PAGE_SIZE, 0,
+				    NUMA_GFP_THISNODE),
+			 0);
+	assert_numastat(nv, 2, STAT(.hit = 1, .local = 1));
+	numa_vm_destroy(nv);
+}
+END_TEST
+
 START_TEST(test_exhaust_preferred_many)
 {
 	struct numa_topology t;
@@ -1627,6 +1678,7 @@ static Suite *numa_suite(void)
 	tcase_add_test(tc, test_exhaust_default);
 	tcase_add_test(tc, test_exhaust_preferred_thisnode);
 	tcase_add_test(tc, test_exhaust_preferred_many);
+	tcase_add_test(tc, test_thisnode_chosen_node);
 	tcase_add_test(tc, test_exhaust_interleave);
 	tcase_add_test(tc, test_exhaust_pcp_drain);
 	tcase_add_test(tc, test_vm_watermarks);

@@ -15,6 +15,7 @@
 #include <check.h>
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1514,10 +1515,18 @@ END_TEST
 /* ---------------------------------------------------------------------- */
 /* Concurrency: a vCPU faults while another thread changes its policies */
 
+/*
+ * vCPU policies (and a range policy) changed while the vCPU faults.  vCPU 0
+ * lives on node 3 of 4; its policy alternates between bind {2} and
+ * interleave {0,1}, so every fault must land on 0, 1 or 2: node 3 would
+ * mean a fault that saw neither policy (the default, or a torn copy).  The
+ * range [0, 32) alternates between preferred {1} and none.
+ */
 struct fault_arg {
 	struct numa_vm *nv;
-	int iterations;
 	int bad;
+	int done; /* faults served so far */
+	int stop;
 };
 
 static void *fault_thread(void *p)
@@ -1526,60 +1535,81 @@ static void *fault_thread(void *p)
 	struct numa_page pg;
 	int i;
 
-	for (i = 0; i < a->iterations; i++) {
+	for (i = 0; !__atomic_load_n(&a->stop, __ATOMIC_RELAXED); i++) {
 		if (numa_alloc(a->nv, 0, (gpa_t)(i % 64) * PAGE_SIZE, 0, 0,
 			       &pg)) {
 			a->bad++;
 			continue;
 		}
-		if (pg.node > 1 || numa_free(a->nv, pg.node, pg.pfn, 0, 0))
+		if (pg.node > 2 || numa_free(a->nv, pg.node, pg.pfn, 0, 0))
 			a->bad++;
+		__atomic_store_n(&a->done, i + 1, __ATOMIC_RELAXED);
 	}
 	return NULL;
 }
 
 START_TEST(test_concurrent_policy_change)
 {
-	struct numa_vm *nv = mk_vm_n(2, 1);
-	struct fault_arg a = { .nv = nv, .iterations = 20000 };
+	struct fault_arg a = { 0 };
 	struct numa_vcpu_stats vs;
-	struct numastat st[2];
+	struct numa_topology t;
+	struct numastat st[4];
+	struct numa_vm *nv;
 	pthread_t th;
-	uint64_t hit, local, faults_seen = 0;
-	int round = 0;
+	uint64_t hit, local, sum;
+	unsigned int n;
+	int round, done;
 
+	mk_topo(&t, 4, 1);
+	t.vcpu_node[0] = 3;
+	nv = mk_vm(&t);
+	a.nv = nv;
+	set_vcpu(nv, 0, MPOL_BIND, 0, NODES(2));
 	ck_assert_int_eq(pthread_create(&th, NULL, fault_thread, &a), 0);
-	while (faults_seen < (uint64_t)a.iterations) {
-		set_vcpu(nv, 0, round & 1 ? MPOL_BIND : MPOL_INTERLEAVE, 0,
-			 round % 3 ? NODES(0, 1) : NODES(1));
+	/*
+	 * 2000 rounds; each waits until two more faults have finished, so the
+	 * second of them started after the change: both states serve faults
+	 * whatever the scheduling, and faults overlap the next change.
+	 */
+	for (round = 0; round < 2000; round++) {
+		if (round & 1)
+			set_vcpu(nv, 0, MPOL_INTERLEAVE, 0, NODES(0, 1));
+		else
+			set_vcpu(nv, 0, MPOL_BIND, 0, NODES(2));
 		set_range(nv, 0, 32 * PAGE_SIZE,
 			  round & 2 ? MPOL_DEFAULT : MPOL_PREFERRED,
 			  round & 2 ? 0 : NODES(1));
+		done = __atomic_load_n(&a.done, __ATOMIC_RELAXED);
+		while (__atomic_load_n(&a.done, __ATOMIC_RELAXED) < done + 2)
+			sched_yield();
 		/* snapshots are consistent: every fault counted once */
 		ck_assert_int_eq(numa_get_vcpu_stats(nv, 0, &vs), 0);
-		ck_assert_int_eq(numa_get_numastat(nv, 0, &st[0]), 0);
-		ck_assert_int_eq(numa_get_numastat(nv, 1, &st[1]), 0);
-		ck_assert_uint_eq(vs.faults,
-				  vs.alloc[0] + vs.alloc[1] + vs.alloc_fail);
-		ck_assert_uint_eq(vs.node[0].numa_hit + vs.node[0].numa_miss +
-					  vs.node[1].numa_hit +
-					  vs.node[1].numa_miss,
-				  vs.alloc[0] + vs.alloc[1]);
-		ck_assert_uint_eq(vs.node[0].local_node + vs.node[1].other_node,
-				  vs.alloc[0] + vs.alloc[1]);
-		hit = st[0].numa_hit + st[0].numa_miss + st[1].numa_hit +
-		      st[1].numa_miss;
-		local = st[0].local_node + st[0].other_node + st[1].local_node +
-			st[1].other_node;
+		for (n = 0, sum = 0, hit = 0, local = 0; n < 4; n++) {
+			ck_assert_int_eq(numa_get_numastat(nv, n, &st[n]), 0);
+			sum += vs.alloc[n];
+			hit += vs.node[n].numa_hit + vs.node[n].numa_miss;
+			local += vs.node[n].local_node + vs.node[n].other_node;
+		}
+		ck_assert_uint_eq(vs.faults, sum + vs.alloc_fail);
+		ck_assert_uint_eq(hit, sum);
+		ck_assert_uint_eq(local, sum);
+		ck_assert_uint_eq(vs.alloc[3], 0);
+		for (n = 0, hit = 0, local = 0; n < 4; n++) {
+			hit += st[n].numa_hit + st[n].numa_miss;
+			local += st[n].local_node + st[n].other_node;
+		}
 		ck_assert_uint_eq(hit, local);
-		faults_seen = vs.faults;
-		round++;
 	}
+	__atomic_store_n(&a.stop, 1, __ATOMIC_RELAXED);
 	pthread_join(th, NULL);
 	ck_assert_int_eq(a.bad, 0);
 	ck_assert_int_eq(numa_get_vcpu_stats(nv, 0, &vs), 0);
-	ck_assert_uint_eq(vs.faults, 20000);
-	ck_assert_uint_eq(vs.free[0] + vs.free[1], 20000);
+	ck_assert_uint_ge(vs.faults, 2 * 2000);
+	ck_assert_uint_eq(vs.faults, (uint64_t)a.done);
+	ck_assert_uint_eq(vs.free[0] + vs.free[1] + vs.free[2], vs.faults);
+	/* both policies really served faults */
+	ck_assert_uint_gt(vs.alloc[2], 0);
+	ck_assert_uint_gt(vs.alloc[0] + vs.alloc[1], 0);
 	numa_vm_destroy(nv);
 }
 END_TEST

@@ -149,7 +149,13 @@ int buddy_check(struct buddy *b, char *msg, size_t len);
 pfn_t buddy_start_pfn(const struct buddy *b);
 unsigned long buddy_nr_pages(const struct buddy *b);
 void *buddy_pfn_to_addr(const struct buddy *b, pfn_t pfn);
-/* Is @pfn (any frame, not only a head) inside an allocated block? */
+/*
+ * Is @pfn (any frame, not only a head) inside an allocated block?  Reads the
+ * frame states without the node lock: exact when nothing allocates or frees
+ * on the node meanwhile, otherwise an answer that may already be stale
+ * (and, during a split or merge, may miss the block being changed).  For
+ * introspection and tests, not for decisions that need the lock.
+ */
 bool buddy_pfn_allocated(struct buddy *b, pfn_t pfn);
 
 /* Bytes of per-frame metadata (docs/mm.md states the figure) */

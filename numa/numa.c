@@ -151,9 +151,16 @@ struct numa_vm *numa_vm_create(const struct numa_topology *t,
 		goto err_buddy;
 	}
 	zonelist_build_all(t, nv->zonelist);
-	pthread_mutex_init(&nv->pol_lock, NULL);
-	pthread_mutex_init(&nv->host_lock, NULL);
-	range_init(&nv->ranges);
+	/* the pthread init functions return an error number, not -1 */
+	ret = -pthread_mutex_init(&nv->pol_lock, NULL);
+	if (ret)
+		goto err_locks;
+	ret = -pthread_mutex_init(&nv->host_lock, NULL);
+	if (ret)
+		goto err_pol_lock;
+	ret = range_init(&nv->ranges);
+	if (ret)
+		goto err_host_lock;
 	for (v = 0; v <= nv->nr_vcpus; v++) {
 		struct numa_cpu *c = &nv->cpu[v];
 
@@ -164,6 +171,14 @@ struct numa_vm *numa_vm_create(const struct numa_topology *t,
 	}
 	return nv;
 
+err_host_lock:
+	pthread_mutex_destroy(&nv->host_lock);
+err_pol_lock:
+	pthread_mutex_destroy(&nv->pol_lock);
+err_locks:
+	numa_err(err, len, "cannot initialise the NUMA locks: %s",
+		 strerror(-ret));
+	n = nv->nr_nodes;
 err_buddy:
 	while (n--)
 		if (nv->buddy[n])
@@ -193,19 +208,12 @@ void numa_vm_destroy(struct numa_vm *nv)
 /* The vCPU's task policy, copied under its sequence count (owner only) */
 static void numa_read_task_policy(struct numa_cpu *c, struct mempolicy *pol)
 {
-	unsigned int seq, spins = 0;
+	unsigned int seq;
 
-	for (;;) {
-		seq = __atomic_load_n(&c->pol_seq, __ATOMIC_ACQUIRE);
-		if (seq & 1) {
-			seqcount_relax(&spins);
-			continue;
-		}
+	do {
+		seq = seqcount_read_begin(&c->pol_seq);
 		*pol = c->pol;
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		if (__atomic_load_n(&c->pol_seq, __ATOMIC_RELAXED) == seq)
-			break;
-	}
+	} while (seqcount_read_retry(&c->pol_seq, seq));
 	if (unlikely(seq != c->pol_seq_seen)) {
 		/* a new policy: restart interleaving, as set_mempolicy() */
 		mpol_cursor_reset(&c->cur);
@@ -414,10 +422,9 @@ int numa_set_vcpu_policy(struct numa_vm *nv, int vcpu,
 	if (ret)
 		return ret;
 	pthread_mutex_lock(&nv->pol_lock);
-	__atomic_store_n(&c->pol_seq, c->pol_seq + 1, __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_RELEASE);
+	seqcount_write_begin(&c->pol_seq);
 	c->pol = pol;
-	__atomic_store_n(&c->pol_seq, c->pol_seq + 1, __ATOMIC_RELEASE);
+	seqcount_write_end(&c->pol_seq);
 	pthread_mutex_unlock(&nv->pol_lock);
 	return 0;
 }

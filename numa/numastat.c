@@ -9,23 +9,14 @@
 
 #include <string.h>
 
-#include "numa/seqcount.h"
-
 void numastat_read(const struct numastat_cpu *c, struct numa_vcpu_stats *out)
 {
-	unsigned int seq, spins = 0;
+	unsigned int seq;
 
-	for (;;) {
-		seq = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE);
-		if (seq & 1) {
-			seqcount_relax(&spins);
-			continue;
-		}
+	do {
+		seq = seqcount_read_begin(&c->seq);
 		memcpy(out, &c->s, sizeof(*out));
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		if (__atomic_load_n(&c->seq, __ATOMIC_RELAXED) == seq)
-			return;
-	}
+	} while (seqcount_read_retry(&c->seq, seq));
 }
 
 void numastat_add(struct numastat *a, const struct numastat *b)

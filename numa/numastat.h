@@ -13,6 +13,7 @@
 
 #include "compiler.h"
 #include "numa/mempolicy.h"
+#include "numa/seqcount.h"
 
 /* /sys/devices/system/node/nodeN/numastat of one node */
 struct numastat {
@@ -47,13 +48,12 @@ struct numastat_cpu {
 /* Begin/end an update of @c (owner thread only). */
 static inline void numastat_write_begin(struct numastat_cpu *c)
 {
-	__atomic_store_n(&c->seq, c->seq + 1, __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_RELEASE);
+	seqcount_write_begin(&c->seq);
 }
 
 static inline void numastat_write_end(struct numastat_cpu *c)
 {
-	__atomic_store_n(&c->seq, c->seq + 1, __ATOMIC_RELEASE);
+	seqcount_write_end(&c->seq);
 }
 
 /* A consistent copy of @c (any thread). */

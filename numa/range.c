@@ -23,10 +23,11 @@
 
 #include "numa/seqcount.h"
 
-void range_init(struct range_tree *rt)
+int range_init(struct range_tree *rt)
 {
 	memset(rt, 0, sizeof(*rt));
-	pthread_mutex_init(&rt->lock, NULL);
+	/* pthread_mutex_init() returns an error number, not -1 */
+	return -pthread_mutex_init(&rt->lock, NULL);
 }
 
 void range_destroy(struct range_tree *rt)
@@ -152,11 +153,10 @@ int range_set(struct range_tree *rt, gpa_t start, gpa_t end,
 		ret = -ENOSPC;
 		goto out_unlock;
 	}
-	__atomic_store_n(&rt->seq, rt->seq + 1, __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_RELEASE);
+	seqcount_write_begin(&rt->seq);
 	memcpy(rt->r, rb.r, sizeof(*rb.r) * rb.nr);
 	__atomic_store_n(&rt->nr, rb.nr, __ATOMIC_RELAXED);
-	__atomic_store_n(&rt->seq, rt->seq + 1, __ATOMIC_RELEASE);
+	seqcount_write_end(&rt->seq);
 out_unlock:
 	pthread_mutex_unlock(&rt->lock);
 	return ret;
@@ -165,19 +165,15 @@ out_unlock:
 bool range_lookup(const struct range_tree *rt, gpa_t gpa, unsigned int order,
 		  struct mempolicy *pol, uint64_t *ilx)
 {
-	unsigned int seq, nr, lo, hi, mid, spins = 0;
+	unsigned int seq, nr, lo, hi, mid;
 	const struct range_policy *r;
 	gpa_t start = 0, end = 0;
 	uint64_t pgoff = 0;
 
 	if (!__atomic_load_n(&rt->nr, __ATOMIC_RELAXED))
 		return false;
-	for (;;) {
-		seq = __atomic_load_n(&rt->seq, __ATOMIC_ACQUIRE);
-		if (seq & 1) {
-			seqcount_relax(&spins);
-			continue;
-		}
+	do {
+		seq = seqcount_read_begin(&rt->seq);
 		nr = __atomic_load_n(&rt->nr, __ATOMIC_RELAXED);
 		if (nr > NUMA_MAX_RANGES)
 			nr = NUMA_MAX_RANGES;
@@ -200,10 +196,7 @@ bool range_lookup(const struct range_tree *rt, gpa_t gpa, unsigned int order,
 			if (gpa < end)
 				*pol = r->pol;
 		}
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		if (__atomic_load_n(&rt->seq, __ATOMIC_RELAXED) == seq)
-			break;
-	}
+	} while (seqcount_read_retry(&rt->seq, seq));
 	if (!lo || gpa >= end)
 		return false;
 	*ilx = (pgoff >> order) + ((gpa - start) >> (PAGE_SHIFT + order));

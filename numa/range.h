@@ -34,7 +34,8 @@ struct range_tree {
 	struct range_policy scratch[NUMA_MAX_RANGES];
 };
 
-void range_init(struct range_tree *rt);
+/* Returns 0, or the -errno of the mutex initialisation (nothing to undo). */
+int range_init(struct range_tree *rt) __must_check;
 void range_destroy(struct range_tree *rt);
 
 /*

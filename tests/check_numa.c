@@ -1193,7 +1193,7 @@ START_TEST(test_range_model)
 	char err[128];
 
 	ck_assert_ptr_nonnull(rt);
-	range_init(rt);
+	ck_assert_int_eq(range_init(rt), 0);
 	for (i = 0; i < ARRAY_SIZE(specs); i++)
 		ck_assert_int_eq(mpol_create(&pols[i], &specs[i], 3, 2, err,
 					     sizeof(err)),

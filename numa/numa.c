@@ -96,7 +96,8 @@ static int numa_set_watermarks(struct numa_vm *nv,
 		ret = buddy_calc_watermarks(total, t->node_mem[n] >> PAGE_SHIFT,
 					    &min, &low, &high);
 		if (!ret)
-			ret = buddy_set_watermarks(nv->buddy[n], min, low, high);
+			ret = buddy_set_watermarks(nv->buddy[n], min, low,
+						   high);
 		if (ret)
 			return ret;
 	}
@@ -268,12 +269,10 @@ __numa_alloc_pages(struct numa_vm *nv, struct numa_cpu *c, int nid,
 }
 
 /* The passes of one decision: @d's mask, then every node (preferred-many) */
-static __always_inline int numa_alloc_passes(struct numa_vm *nv,
-					     struct numa_cpu *c,
-					     const struct mpol_decision *d,
-					     unsigned int order, bool thisnode,
-					     struct numa_page *out,
-					     int *preferred)
+static __always_inline int
+numa_alloc_passes(struct numa_vm *nv, struct numa_cpu *c,
+		  const struct mpol_decision *d, unsigned int order,
+		  bool thisnode, struct numa_page *out, int *preferred)
 {
 	int ret;
 

@@ -809,10 +809,8 @@ START_TEST(test_thisnode_chosen_node)
 	ck_assert_int_eq(alloc_node(nv, 2, 0, 0, NUMA_GFP_THISNODE), 2);
 	/* a range policy chooses too: interleave {0,1} by page offset */
 	set_range(nv, 0, 4 * PAGE_SIZE, MPOL_INTERLEAVE, NODES(0, 1));
-	ck_assert_int_eq(alloc_node(nv, 2, PAGE_SIZE, 0, NUMA_GFP_THISNODE),
-			 1);
-	ck_assert_int_eq(alloc_node(nv, 2, 2 * PAGE_SIZE, 0,
-				    NUMA_GFP_THISNODE),
+	ck_assert_int_eq(alloc_node(nv, 2, PAGE_SIZE, 0, NUMA_GFP_THISNODE), 1);
+	ck_assert_int_eq(alloc_node(nv, 2, 2 * PAGE_SIZE, 0, NUMA_GFP_THISNODE),
 			 0);
 	assert_numastat(nv, 2, STAT(.hit = 1, .local = 1));
 	numa_vm_destroy(nv);
@@ -1467,9 +1465,9 @@ START_TEST(test_range_limit_split)
 		gpa_t mid = (4 * victims[v] + 1) * PAGE_SIZE;
 
 		err[0] = '\0';
-		ck_assert_int_eq(numa_set_range_policy(nv, mid, PAGE_SIZE, &s,
-						       ERR),
-				 -ENOSPC);
+		ck_assert_int_eq(
+			numa_set_range_policy(nv, mid, PAGE_SIZE, &s, ERR),
+			-ENOSPC);
 		ck_assert_ptr_nonnull(strstr(err, "more than 256"));
 		ck_assert_uint_eq(ranges(nv, after), NUMA_MAX_RANGES);
 		ck_assert(!memcmp(before, after, sizeof(before)));
@@ -1478,9 +1476,9 @@ START_TEST(test_range_limit_split)
 				 (int)(victims[v] & 1));
 	}
 	/* a new policy in the gap between ranges 0 and 1: one too many */
-	ck_assert_int_eq(numa_set_range_policy(nv, 3 * PAGE_SIZE, PAGE_SIZE,
-					       &s, ERR),
-			 -ENOSPC);
+	ck_assert_int_eq(
+		numa_set_range_policy(nv, 3 * PAGE_SIZE, PAGE_SIZE, &s, ERR),
+		-ENOSPC);
 	/* growing the last range at the limit merges into it: allowed */
 	set_range(nv, (4 * 255 + 3) * PAGE_SIZE, PAGE_SIZE, MPOL_BIND,
 		  NODES(1));

@@ -2452,11 +2452,11 @@ static bool only_no_kvm(const char *e)
 }
 
 /* The built-in guest next to numavm, or NULL (printing why) if not built */
-static const char *hello_elf(const char *test)
+static const char *builtin_elf(const char *test)
 {
 	static char path[PATH_MAX + 32];
 
-	snprintf(path, sizeof(path), "%s/guest-tests/hello.elf", build_dir());
+	snprintf(path, sizeof(path), "%s/guest-tests/numa-local.elf", build_dir());
 	if (access(path, R_OK) == 0)
 		return path;
 	printf("SKIP: %s not built (%s)\n", path, test);
@@ -2472,14 +2472,14 @@ START_TEST(test_cli_usage)
 
 	/* no GUEST: the built-in one, as far as this host goes */
 	st = run_numavm(none, o, sizeof(o), e, sizeof(e));
-	if (hello_elf("test_cli_usage") && access(KVM_DEV_PATH, F_OK)) {
+	if (builtin_elf("test_cli_usage") && access(KVM_DEV_PATH, F_OK)) {
 		ck_assert_int_eq(st, VM_EXIT_NO_KVM);
 		ck_assert_msg(only_no_kvm(e), "stderr '%s'", e);
 	}
 	ck_assert_int_eq(run_numavm(help, o, sizeof(o), e, sizeof(e)), 0);
 	ck_assert_ptr_nonnull(strstr(o, "usage: numavm"));
 	ck_assert_ptr_nonnull(strstr(o, "--config FILE"));
-	ck_assert_ptr_nonnull(strstr(o, "guest-tests/hello.elf"));
+	ck_assert_ptr_nonnull(strstr(o, "guest-tests/numa-local.elf"));
 	ck_assert_ptr_nonnull(strstr(o, "--no-placement"));
 	ck_assert_str_eq(e, "");
 
@@ -2517,7 +2517,7 @@ END_TEST
  */
 START_TEST(test_cli_configs)
 {
-	const char *guest = hello_elf("test_cli_configs");
+	const char *guest = builtin_elf("test_cli_configs");
 	char sock[64], o[4096], e[4096];
 	glob_t g;
 	size_t i;

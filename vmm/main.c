@@ -17,7 +17,7 @@
 #include "vmm/vm.h"
 
 /* The built-in guest, next to the numavm binary (the build directory) */
-#define DEFAULT_GUEST	"guest-tests/hello.elf"
+#define DEFAULT_GUEST	"guest-tests/numa-local.elf"
 
 static void usage(FILE *f)
 {

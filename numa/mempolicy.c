@@ -10,7 +10,9 @@
  *               the vCPU policy inside a range).  Takes no nodes, no flags.
  * MPOL_PREFERRED  The first node of the set, then the whole zonelist of that
  *               node.  An empty set means local (Linux turns it into
- *               MPOL_LOCAL), which is refused with static/relative flags.
+ *               MPOL_LOCAL, and get_mempolicy() reports MPOL_LOCAL since
+ *               5.14; so does a get here), refused with static/relative
+ *               flags.
  * MPOL_PREFERRED_MANY  Two passes: the home node's zonelist restricted to
  *               the set (low then min watermark), then without restriction.
  * MPOL_BIND     Only the nodes of the set, nearest to the home node first;
@@ -305,7 +307,8 @@ int mpol_create(struct mempolicy *pol, const struct mpol_spec *spec,
 	else
 		p.nodes = spec->nodes & allowed;
 	if (spec->mode == MPOL_PREFERRED && !spec->nodes)
-		p.mode = MPOL_LOCAL;
+		/* and reads back as local, as get_mempolicy() since 5.14 */
+		p.mode = p.spec.mode = MPOL_LOCAL;
 	else if (ops->takes_nodes && !p.nodes)
 		return mpol_err(err, len,
 				"%s: none of the nodes 0x%x has memory (allowed 0x%x)",

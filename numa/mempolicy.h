@@ -87,7 +87,8 @@ static inline unsigned int next_node_in(unsigned int n, nodemask_t m)
  * by mpol_create(); plain data, copied by value (no reference counts).
  */
 struct mempolicy {
-	struct mpol_spec spec;		/* as requested: what "get" returns */
+	struct mpol_spec spec;		/* as requested: what "get" returns
+					 * (preferred {} reads back as local) */
 	enum mpol_mode mode;		/* effective (preferred + no nodes = local) */
 	nodemask_t nodes;		/* effective nodes, after the allowed-set remap */
 	uint8_t weight[NUMA_MAX_NODES];	/* weighted interleave: 1..255 per node in @nodes */

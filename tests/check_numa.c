@@ -369,6 +369,8 @@ END_TEST
 START_TEST(test_mode_default_local)
 {
 	struct numa_vm *nv = mk_vm_n(2, 2);
+	struct range_policy r;
+	struct mpol_spec back;
 	int got[4];
 
 	/* vCPU 1 (node 1), default */
@@ -382,9 +384,16 @@ START_TEST(test_mode_default_local)
 	set_vcpu(nv, 0, MPOL_LOCAL, 0, 0);
 	alloc_seq(nv, 0, 0, PAGE_SIZE, 2, 3, got);
 	assert_seq(got, (const int[]){ 0, 0, 0 }, 3);
-	/* preferred with no node is local */
+	/* preferred with no node is local, and reads back as local */
 	set_vcpu(nv, 1, MPOL_PREFERRED, 0, 0);
 	ck_assert_int_eq(alloc_node(nv, 1, 0, 0, 0), 1);
+	ck_assert_int_eq(numa_get_vcpu_policy(nv, 1, &back), 0);
+	ck_assert_int_eq(back.mode, MPOL_LOCAL);
+	ck_assert_uint_eq(back.nodes, 0);
+	set_range(nv, 0, PAGE_SIZE, MPOL_PREFERRED, 0);
+	ck_assert_uint_eq(numa_get_range_policies(nv, &r, 1), 1);
+	ck_assert_int_eq(r.pol.spec.mode, MPOL_LOCAL);
+	ck_assert_int_eq(r.pol.mode, MPOL_LOCAL);
 
 	assert_numastat(nv, 0, STAT(.hit = 5, .local = 5));
 	assert_numastat(nv, 1, STAT(.hit = 5, .local = 5));

@@ -45,6 +45,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "errmsg.h"
+
 struct mpol_ops {
 	const char *name;
 	bool takes_nodes;	/* a node set is required (and allowed) */
@@ -55,18 +57,6 @@ struct mpol_ops {
 		       uint64_t ilx, int local, nodemask_t all,
 		       struct mpol_decision *d);
 };
-
-static int __printf(3, 4) mpol_err(char *err, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && len) {
-		va_start(ap, fmt);
-		vsnprintf(err, len, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
 
 /* Linux's nodes_fold() + nodes_onto() */
 nodemask_t mpol_relative_nodemask(nodemask_t orig, nodemask_t rel)
@@ -247,40 +237,40 @@ int mpol_create(struct mempolicy *pol, const struct mpol_spec *spec,
 	int n;
 
 	if ((unsigned int)spec->mode >= MPOL_MAX)
-		return mpol_err(err, len, "unknown policy mode %u",
+		return errmsg(err, len, "unknown policy mode %u",
 				(unsigned int)spec->mode);
 	ops = &mpol_ops[spec->mode];
 	if (spec->flags & ~MPOL_MODE_FLAGS)
-		return mpol_err(err, len, "%s: unknown mode flags 0x%x",
+		return errmsg(err, len, "%s: unknown mode flags 0x%x",
 				ops->name, spec->flags & ~MPOL_MODE_FLAGS);
 	if ((spec->flags & MPOL_F_STATIC_NODES) &&
 	    (spec->flags & MPOL_F_RELATIVE_NODES))
-		return mpol_err(err, len,
+		return errmsg(err, len,
 				"%s: static-nodes and relative-nodes are mutually exclusive",
 				ops->name);
 	for (i = 0; i < NUMA_MAX_NODES; i++)
 		weights |= spec->weights[i] != 0;
 
 	if (!ops->takes_nodes && spec->nodes)
-		return mpol_err(err, len, "%s takes no node set (got 0x%x)",
+		return errmsg(err, len, "%s takes no node set (got 0x%x)",
 				ops->name, spec->nodes);
 	if (!ops->takes_flags && spec->flags)
-		return mpol_err(err, len,
+		return errmsg(err, len,
 				"%s takes no static-nodes/relative-nodes flag",
 				ops->name);
 	if (!ops->takes_weights && weights)
-		return mpol_err(err, len,
+		return errmsg(err, len,
 				"%s takes no weights (only weighted-interleave does)",
 				ops->name);
 	/* preferred with no node is local, but not with a flag (mpol_new()) */
 	if (spec->mode == MPOL_PREFERRED && !spec->nodes && spec->flags)
-		return mpol_err(err, len,
+		return errmsg(err, len,
 				"preferred with static-nodes/relative-nodes needs a node");
 	if (ops->takes_nodes && !spec->nodes && spec->mode != MPOL_PREFERRED)
-		return mpol_err(err, len, "%s needs a non-empty node set",
+		return errmsg(err, len, "%s needs a non-empty node set",
 				ops->name);
 	if (spec->nodes >> NUMA_MAX_NODES)
-		return mpol_err(err, len,
+		return errmsg(err, len,
 				"%s: node %u is beyond the maximum node %u",
 				ops->name,
 				first_node(spec->nodes >> NUMA_MAX_NODES) +
@@ -288,14 +278,14 @@ int mpol_create(struct mempolicy *pol, const struct mpol_spec *spec,
 				NUMA_MAX_NODES - 1);
 	if (!(spec->flags & MPOL_F_RELATIVE_NODES) &&
 	    (nr_nodes >= 32 ? 0 : spec->nodes >> nr_nodes))
-		return mpol_err(err, len,
+		return errmsg(err, len,
 				"%s: node %u does not exist (the VM has %u nodes)",
 				ops->name,
 				first_node(spec->nodes >> nr_nodes) + nr_nodes,
 				nr_nodes);
 	for (i = 0; i < NUMA_MAX_NODES; i++)
 		if (spec->weights[i] && !node_isset(i, spec->nodes))
-			return mpol_err(err, len,
+			return errmsg(err, len,
 					"%s: weight given for node %u, which is not in the node set",
 					ops->name, i);
 
@@ -310,7 +300,7 @@ int mpol_create(struct mempolicy *pol, const struct mpol_spec *spec,
 		/* and reads back as local, as get_mempolicy() since 5.14 */
 		p.mode = p.spec.mode = MPOL_LOCAL;
 	else if (ops->takes_nodes && !p.nodes)
-		return mpol_err(err, len,
+		return errmsg(err, len,
 				"%s: none of the nodes 0x%x has memory (allowed 0x%x)",
 				ops->name, spec->nodes, allowed);
 	if (p.mode == MPOL_PREFERRED)

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errmsg.h"
 #include "numa/seqcount.h"
 
 struct numa_cpu {
@@ -53,18 +54,6 @@ struct numa_vm {
 	struct range_tree ranges;
 	struct numa_cpu cpu[NUMA_MAX_VCPUS + 1]; /* vCPUs, then the host */
 };
-
-static int __printf(3, 4) numa_err(char *err, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && len) {
-		va_start(ap, fmt);
-		vsnprintf(err, len, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
 
 static struct numa_cpu *numa_cpu(struct numa_vm *nv, int vcpu)
 {
@@ -118,7 +107,7 @@ struct numa_vm *numa_vm_create(const struct numa_topology *t,
 	}
 	nv = aligned_alloc(64, sizeof(*nv));
 	if (!nv) {
-		numa_err(err, len, "out of memory for the NUMA state");
+		errmsg(err, len, "out of memory for the NUMA state");
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -137,7 +126,7 @@ struct numa_vm *numa_vm_create(const struct numa_topology *t,
 					    nv->nr_vcpus + 1);
 		if (!nv->buddy[n]) {
 			ret = errno ? -errno : -ENOMEM;
-			numa_err(err, len,
+			errmsg(err, len,
 				 "node %u: cannot create its allocator (%llu bytes): %s",
 				 n, (unsigned long long)t->node_mem[n],
 				 strerror(-ret));
@@ -146,7 +135,7 @@ struct numa_vm *numa_vm_create(const struct numa_topology *t,
 	}
 	ret = numa_set_watermarks(nv, t);
 	if (ret) {
-		numa_err(err, len, "cannot set the node watermarks: %s",
+		errmsg(err, len, "cannot set the node watermarks: %s",
 			 strerror(-ret));
 		n = nv->nr_nodes;
 		goto err_buddy;
@@ -177,7 +166,7 @@ err_host_lock:
 err_pol_lock:
 	pthread_mutex_destroy(&nv->pol_lock);
 err_locks:
-	numa_err(err, len, "cannot initialise the NUMA locks: %s",
+	errmsg(err, len, "cannot initialise the NUMA locks: %s",
 		 strerror(-ret));
 	n = nv->nr_nodes;
 err_buddy:
@@ -415,7 +404,7 @@ int numa_set_vcpu_policy(struct numa_vm *nv, int vcpu,
 	int ret;
 
 	if (!c)
-		return numa_err(err, len, "vCPU %d does not exist (%u vCPUs)",
+		return errmsg(err, len, "vCPU %d does not exist (%u vCPUs)",
 				vcpu, nv->nr_vcpus);
 	ret = mpol_create(&pol, spec, nv->allowed, nv->nr_nodes, err, len);
 	if (ret)
@@ -447,12 +436,12 @@ int numa_set_range_policy(struct numa_vm *nv, gpa_t start, uint64_t len,
 	int ret;
 
 	if ((start | len) & (PAGE_SIZE - 1))
-		return numa_err(err, elen,
+		return errmsg(err, elen,
 				"range 0x%llx+0x%llx is not page aligned",
 				(unsigned long long)start,
 				(unsigned long long)len);
 	if (!len || start + len < start)
-		return numa_err(err, elen,
+		return errmsg(err, elen,
 				"range 0x%llx+0x%llx is empty or wraps",
 				(unsigned long long)start,
 				(unsigned long long)len);
@@ -461,10 +450,10 @@ int numa_set_range_policy(struct numa_vm *nv, gpa_t start, uint64_t len,
 		return ret;
 	ret = range_set(&nv->ranges, start, start + len, &pol);
 	if (ret == -ENOSPC)
-		numa_err(err, elen, "more than %u range policies",
+		errmsg(err, elen, "more than %u range policies",
 			 NUMA_MAX_RANGES);
 	else if (ret)
-		numa_err(err, elen, "cannot set the range policy: %s",
+		errmsg(err, elen, "cannot set the range policy: %s",
 			 strerror(-ret));
 	return ret;
 }

@@ -14,19 +14,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "errmsg.h"
 #include "types.h"
-
-static int __printf(3, 4) topo_err(char *err, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && len) {
-		va_start(ap, fmt);
-		vsnprintf(err, len, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
 
 int topo_init(struct numa_topology *t, unsigned int nr_nodes,
 	      unsigned int nr_vcpus, char *err, size_t len)
@@ -34,10 +23,10 @@ int topo_init(struct numa_topology *t, unsigned int nr_nodes,
 	unsigned int a, b;
 
 	if (nr_nodes < 1 || nr_nodes > NUMA_MAX_NODES)
-		return topo_err(err, len, "%u nodes: must be 1..%u", nr_nodes,
+		return errmsg(err, len, "%u nodes: must be 1..%u", nr_nodes,
 				NUMA_MAX_NODES);
 	if (nr_vcpus < 1 || nr_vcpus > NUMA_MAX_VCPUS)
-		return topo_err(err, len, "%u vCPUs: must be 1..%u", nr_vcpus,
+		return errmsg(err, len, "%u vCPUs: must be 1..%u", nr_vcpus,
 				NUMA_MAX_VCPUS);
 
 	memset(t, 0, sizeof(*t));
@@ -54,11 +43,11 @@ static int topo_check_distance(unsigned int a, unsigned int b, unsigned int val,
 			       char *err, size_t len)
 {
 	if (a == b && val != NUMA_LOCAL_DISTANCE)
-		return topo_err(err, len,
+		return errmsg(err, len,
 				"distance %u->%u is %u: a node's distance to itself must be %u",
 				a, b, val, NUMA_LOCAL_DISTANCE);
 	if (a != b && (val <= NUMA_LOCAL_DISTANCE || val > NUMA_MAX_DISTANCE))
-		return topo_err(err, len,
+		return errmsg(err, len,
 				"distance %u->%u is %u: must be %u..%u between distinct nodes",
 				a, b, val, NUMA_LOCAL_DISTANCE + 1,
 				NUMA_MAX_DISTANCE);
@@ -71,7 +60,7 @@ int topo_set_distance(struct numa_topology *t, unsigned int a, unsigned int b,
 	int ret;
 
 	if (a >= t->nr_nodes || b >= t->nr_nodes)
-		return topo_err(err, len,
+		return errmsg(err, len,
 				"distance %u->%u: node does not exist (%u nodes)",
 				a, b, t->nr_nodes);
 	ret = topo_check_distance(a, b, val, err, len);
@@ -89,19 +78,19 @@ int topo_validate(const struct numa_topology *t, char *err, size_t len)
 	int ret;
 
 	if (t->nr_nodes < 1 || t->nr_nodes > NUMA_MAX_NODES)
-		return topo_err(err, len, "%u nodes: must be 1..%u",
+		return errmsg(err, len, "%u nodes: must be 1..%u",
 				t->nr_nodes, NUMA_MAX_NODES);
 	if (t->nr_vcpus < 1 || t->nr_vcpus > NUMA_MAX_VCPUS)
-		return topo_err(err, len, "%u vCPUs: must be 1..%u",
+		return errmsg(err, len, "%u vCPUs: must be 1..%u",
 				t->nr_vcpus, NUMA_MAX_VCPUS);
 	for (a = 0; a < t->nr_nodes; a++)
 		if (t->node_mem[a] % PAGE_SIZE)
-			return topo_err(err, len,
+			return errmsg(err, len,
 					"node %u memory %llu bytes is not a multiple of the page size (%lu)",
 					a, (unsigned long long)t->node_mem[a],
 					PAGE_SIZE);
 	if (!topo_mem_nodes(t))
-		return topo_err(err, len, "no node has memory");
+		return errmsg(err, len, "no node has memory");
 	for (a = 0; a < t->nr_nodes; a++) {
 		for (b = 0; b < t->nr_nodes; b++) {
 			ret = topo_check_distance(a, b, t->distance[a][b], err,
@@ -112,7 +101,7 @@ int topo_validate(const struct numa_topology *t, char *err, size_t len)
 	}
 	for (v = 0; v < t->nr_vcpus; v++)
 		if (t->vcpu_node[v] >= t->nr_nodes)
-			return topo_err(err, len,
+			return errmsg(err, len,
 					"vCPU %u: home node %u does not exist (%u nodes)",
 					v, t->vcpu_node[v], t->nr_nodes);
 	return 0;

@@ -18,17 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int __printf(3, 4) fail(char *err, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && len) {
-		va_start(ap, fmt);
-		vsnprintf(err, len, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
+#include "errmsg.h"
 
 void config_init(struct config *c)
 {
@@ -126,9 +116,9 @@ int config_parse_size(const char *s, uint64_t unit, uint64_t *out, char *err,
 
 	ret = parse_u64(s, &end, &v);
 	if (ret == -ERANGE)
-		return fail(err, len, "size '%s' is too large", s);
+		return errmsg(err, len, "size '%s' is too large", s);
 	if (ret)
-		return fail(err, len, "bad size '%s': expected a number "
+		return errmsg(err, len, "bad size '%s': expected a number "
 			    "with an optional K, M, G or T suffix", s);
 	if (*end) {
 		switch (toupper((unsigned char)*end)) {
@@ -148,7 +138,7 @@ int config_parse_size(const char *s, uint64_t unit, uint64_t *out, char *err,
 			mul = 1ULL << 40;
 			break;
 		default:
-			return fail(err, len, "bad size '%s': unknown suffix "
+			return errmsg(err, len, "bad size '%s': unknown suffix "
 				    "'%s' (K, M, G or T)", s, end);
 		}
 		if (mul == 1)
@@ -160,11 +150,11 @@ int config_parse_size(const char *s, uint64_t unit, uint64_t *out, char *err,
 		else
 			end++;
 		if (*end)
-			return fail(err, len, "bad size '%s': unknown suffix "
+			return errmsg(err, len, "bad size '%s': unknown suffix "
 				    "(K, M, G or T)", s);
 	}
 	if (v && mul > UINT64_MAX / v)
-		return fail(err, len, "size '%s' is too large", s);
+		return errmsg(err, len, "size '%s' is too large", s);
 	*out = v * mul;
 	return 0;
 }
@@ -176,9 +166,9 @@ int config_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out,
 	uint64_t v;
 
 	if (parse_u64(s, &end, &v) || *end)
-		return fail(err, len, "'%s' is not a number", s);
+		return errmsg(err, len, "'%s' is not a number", s);
 	if (v < min || v > max)
-		return fail(err, len, "%s is out of range (%u..%u)", s, min,
+		return errmsg(err, len, "%s is out of range (%u..%u)", s, min,
 			    max);
 	*out = (uint32_t)v;
 	return 0;
@@ -191,7 +181,7 @@ int config_parse_list(const char *s, unsigned int max, uint64_t *mask,
 	const char *p = s;
 
 	if (!*s)
-		return fail(err, len, "empty list");
+		return errmsg(err, len, "empty list");
 	for (;;) {
 		uint64_t a, b;
 		bool neg = false;
@@ -203,23 +193,23 @@ int config_parse_list(const char *s, unsigned int max, uint64_t *mask,
 		}
 		if (!isdigit((unsigned char)*p) || parse_u64(p, &end, &a) ||
 		    (p[0] == '0' && p[1] == 'x'))
-			return fail(err, len, "bad list '%s': expected numbers "
+			return errmsg(err, len, "bad list '%s': expected numbers "
 				    "and ranges like 0-3,6", s);
 		b = a;
 		p = end;
 		if (*p == '-' && !neg) {
 			if (!isdigit((unsigned char)p[1]) || p[2] == 'x' ||
 			    parse_u64(p + 1, &end, &b))
-				return fail(err, len, "bad list '%s': expected "
+				return errmsg(err, len, "bad list '%s': expected "
 					    "numbers and ranges like 0-3,6", s);
 			p = end;
 		}
 		if (b < a)
-			return fail(err, len, "bad range %llu-%llu in '%s': "
+			return errmsg(err, len, "bad range %llu-%llu in '%s': "
 				    "end before start", (unsigned long long)a,
 				    (unsigned long long)b, s);
 		if (b >= max)
-			return fail(err, len, "%llu in '%s' is out of range "
+			return errmsg(err, len, "%llu in '%s' is out of range "
 				    "(0..%u)", (unsigned long long)b, s,
 				    max - 1);
 		for (; a <= b; a++) {
@@ -231,7 +221,7 @@ int config_parse_list(const char *s, unsigned int max, uint64_t *mask,
 		if (!*p)
 			break;
 		if (*p != ',' || !p[1])
-			return fail(err, len, "bad list '%s': expected numbers "
+			return errmsg(err, len, "bad list '%s': expected numbers "
 				    "and ranges like 0-3,6", s);
 		p++;
 	}
@@ -255,25 +245,15 @@ int config_parse_bool(const char *s, bool *out, char *err, size_t len)
 			return 0;
 		}
 	}
-	return fail(err, len, "'%s' is not a boolean (yes/no, true/false, "
+	return errmsg(err, len, "'%s' is not a boolean (yes/no, true/false, "
 		    "on/off, 1/0)", s);
 }
 
-static const char *const mode_names[MPOL_MAX] = {
-	[MPOL_DEFAULT] = "default",
-	[MPOL_PREFERRED] = "preferred",
-	[MPOL_BIND] = "bind",
-	[MPOL_INTERLEAVE] = "interleave",
-	[MPOL_LOCAL] = "local",
-	[MPOL_PREFERRED_MANY] = "preferred-many",
-	[MPOL_WEIGHTED_INTERLEAVE] = "weighted-interleave",
-};
-
 const char *config_mode_name(enum mpol_mode mode)
 {
-	if ((unsigned int)mode >= MPOL_MAX)
-		return "?";
-	return mode_names[mode];
+	const char *name = mpol_mode_name(mode);
+
+	return name ? name : "?";
 }
 
 /* Compare names with '_' and '-' equal, case-insensitive */
@@ -295,12 +275,12 @@ int config_parse_mode(const char *s, enum mpol_mode *mode, char *err,
 	unsigned int i;
 
 	for (i = 0; i < MPOL_MAX; i++) {
-		if (name_eq(s, mode_names[i])) {
+		if (name_eq(s, mpol_mode_name(i))) {
 			*mode = (enum mpol_mode)i;
 			return 0;
 		}
 	}
-	return fail(err, len, "unknown mode '%s' (default, local, preferred, "
+	return errmsg(err, len, "unknown mode '%s' (default, local, preferred, "
 		    "preferred-many, bind, interleave, weighted-interleave)",
 		    s);
 }
@@ -320,7 +300,7 @@ int config_parse_flags(const char *s, unsigned int *flags, char *err,
 		size_t n = strcspn(p, ",");
 
 		if (n == 0 || n >= sizeof(word))
-			return fail(err, len, "bad flags '%s' (static, "
+			return errmsg(err, len, "bad flags '%s' (static, "
 				    "relative or none)", s);
 		memcpy(word, p, n);
 		word[n] = '\0';
@@ -330,14 +310,14 @@ int config_parse_flags(const char *s, unsigned int *flags, char *err,
 			 name_eq(word, "relative-nodes"))
 			f |= MPOL_F_RELATIVE_NODES;
 		else
-			return fail(err, len, "unknown flag '%s' (static, "
+			return errmsg(err, len, "unknown flag '%s' (static, "
 				    "relative or none)", word);
 		p += n;
 		if (*p == ',' && !*++p)
-			return fail(err, len, "bad flags '%s'", s);
+			return errmsg(err, len, "bad flags '%s'", s);
 	}
 	if (!*s)
-		return fail(err, len, "empty flags (static, relative or none)");
+		return errmsg(err, len, "empty flags (static, relative or none)");
 	*flags = f;
 	return 0;
 }
@@ -349,33 +329,33 @@ int config_parse_weights(const char *s, struct mpol_spec *spec, char *err,
 	const char *p = s;
 
 	if (!*s)
-		return fail(err, len, "empty weights (expected node:weight,...)");
+		return errmsg(err, len, "empty weights (expected node:weight,...)");
 	for (;;) {
 		uint64_t node, weight;
 		const char *end;
 
 		if (parse_u64(p, &end, &node) || *end != ':' ||
 		    parse_u64(end + 1, &end, &weight))
-			return fail(err, len, "bad weights '%s': expected "
+			return errmsg(err, len, "bad weights '%s': expected "
 				    "node:weight pairs like 0:3,1:1", s);
 		if (node >= NUMA_MAX_NODES)
-			return fail(err, len, "weight for node %llu: nodes are "
+			return errmsg(err, len, "weight for node %llu: nodes are "
 				    "0..%d", (unsigned long long)node,
 				    NUMA_MAX_NODES - 1);
 		if (weight < 1 || weight > MPOL_MAX_WEIGHT)
-			return fail(err, len, "weight %llu of node %llu is out "
+			return errmsg(err, len, "weight %llu of node %llu is out "
 				    "of range (1..%d)",
 				    (unsigned long long)weight,
 				    (unsigned long long)node, MPOL_MAX_WEIGHT);
 		if (w[node])
-			return fail(err, len, "node %llu has two weights",
+			return errmsg(err, len, "node %llu has two weights",
 				    (unsigned long long)node);
 		w[node] = (uint8_t)weight;
 		p = end;
 		if (!*p)
 			break;
 		if (*p != ',')
-			return fail(err, len, "bad weights '%s': expected "
+			return errmsg(err, len, "bad weights '%s': expected "
 				    "node:weight pairs like 0:3,1:1", s);
 		p++;
 	}
@@ -390,7 +370,7 @@ int config_parse_granule(const char *s, uint64_t *out, char *err, size_t len)
 	if (config_parse_size(s, 1, &v, err, len))
 		return -EINVAL;
 	if (v != 4096 && v != 65536 && v != (2ULL << 20))
-		return fail(err, len, "granularity '%s' must be 4K, 64K or 2M",
+		return errmsg(err, len, "granularity '%s' must be 4K, 64K or 2M",
 			    s);
 	*out = v;
 	return 0;
@@ -404,7 +384,7 @@ int config_parse_oom(const char *s, enum config_oom *out, char *err,
 	else if (!strcasecmp(s, "wait"))
 		*out = CONFIG_OOM_WAIT;
 	else
-		return fail(err, len, "oom '%s' must be stop or wait", s);
+		return errmsg(err, len, "oom '%s' must be stop or wait", s);
 	return 0;
 }
 
@@ -414,7 +394,7 @@ int config_declare_node(struct config *c, unsigned int id,
 			const char *origin, char *err, size_t len)
 {
 	if (id >= NUMA_MAX_NODES)
-		return fail(err, len, "node %u: at most %d nodes (0..%d)", id,
+		return errmsg(err, len, "node %u: at most %d nodes (0..%d)", id,
 			    NUMA_MAX_NODES, NUMA_MAX_NODES - 1);
 	if (!(c->node_declared & (1U << id)))
 		snprintf(c->where.node[id], CONFIG_ORIGIN_LEN, "%s", origin);
@@ -433,7 +413,7 @@ int config_set_vcpu_policy(struct config *c, uint64_t vcpus,
 
 	if (dup) {
 		v = (unsigned int)__builtin_ctzll(dup);
-		return fail(err, len, "vCPU %u already has a policy (%s)", v,
+		return errmsg(err, len, "vCPU %u already has a policy (%s)", v,
 			    c->where.vcpu_pol[v]);
 	}
 	for (v = 0; v < NUMA_MAX_VCPUS; v++) {
@@ -453,7 +433,7 @@ int config_add_range(struct config *c, gpa_t start, uint64_t size,
 	struct config_range *r;
 
 	if (c->nr_ranges >= CONFIG_MAX_RANGES) {
-		fail(err, len, "too many range policies (at most %d)",
+		errmsg(err, len, "too many range policies (at most %d)",
 		     CONFIG_MAX_RANGES);
 		return -ENOSPC;
 	}
@@ -514,49 +494,49 @@ static int check_spec(const struct mpol_spec *s, unsigned int nr_nodes,
 	bool has_w = false;
 
 	if ((unsigned int)s->mode >= MPOL_MAX)
-		return fail(err, len, "%s: %s: invalid mode %d", origin, what,
+		return errmsg(err, len, "%s: %s: invalid mode %d", origin, what,
 			    (int)s->mode);
 	if (s->flags & ~MPOL_MODE_FLAGS)
-		return fail(err, len, "%s: %s: invalid flags 0x%x", origin,
+		return errmsg(err, len, "%s: %s: invalid flags 0x%x", origin,
 			    what, s->flags);
 	if ((s->flags & MPOL_MODE_FLAGS) == MPOL_MODE_FLAGS)
-		return fail(err, len, "%s: %s: flags static and relative "
+		return errmsg(err, len, "%s: %s: flags static and relative "
 			    "exclude each other", origin, what);
 	for (n = 0; n < NUMA_MAX_NODES; n++)
 		has_w |= s->weights[n] != 0;
 	if (has_w && s->mode != MPOL_WEIGHTED_INTERLEAVE)
-		return fail(err, len, "%s: %s: weights are only for mode "
+		return errmsg(err, len, "%s: %s: weights are only for mode "
 			    "weighted-interleave, not %s", origin, what, mode);
 	if (s->mode == MPOL_DEFAULT || s->mode == MPOL_LOCAL) {
 		if (s->nodes)
-			return fail(err, len, "%s: %s: mode %s takes no nodes",
+			return errmsg(err, len, "%s: %s: mode %s takes no nodes",
 				    origin, what, mode);
 		if (s->flags)
-			return fail(err, len, "%s: %s: mode %s takes no flags",
+			return errmsg(err, len, "%s: %s: mode %s takes no flags",
 				    origin, what, mode);
 		return 0;
 	}
 	if (!s->nodes)
-		return fail(err, len, "%s: %s: mode %s needs a non-empty node "
+		return errmsg(err, len, "%s: %s: mode %s needs a non-empty node "
 			    "set", origin, what, mode);
 	if (s->mode == MPOL_PREFERRED && nodes_weight(s->nodes) != 1)
-		return fail(err, len, "%s: %s: mode preferred takes exactly one "
+		return errmsg(err, len, "%s: %s: mode preferred takes exactly one "
 			    "node, not %s (use preferred-many for several)",
 			    origin, what, fmt_mask(b1, sizeof(b1), s->nodes));
 	if (!(s->flags & MPOL_F_RELATIVE_NODES)) {
 		if (s->nodes & ~all)
-			return fail(err, len, "%s: %s: node %u does not exist "
+			return errmsg(err, len, "%s: %s: node %u does not exist "
 				    "(nodes are %s)", origin, what,
 				    first_node(s->nodes & ~all),
 				    fmt_mask(b1, sizeof(b1), all));
 		if (!(s->nodes & mem_nodes))
-			return fail(err, len, "%s: %s: nodes %s have no memory",
+			return errmsg(err, len, "%s: %s: nodes %s have no memory",
 				    origin, what,
 				    fmt_mask(b1, sizeof(b1), s->nodes));
 	}
 	for (n = 0; n < NUMA_MAX_NODES; n++) {
 		if (s->weights[n] && !node_isset(n, s->nodes))
-			return fail(err, len, "%s: %s: weight for node %u, "
+			return errmsg(err, len, "%s: %s: weight for node %u, "
 				    "which is not in nodes %s", origin, what,
 				    n, fmt_mask(b2, sizeof(b2), s->nodes));
 	}
@@ -575,7 +555,7 @@ static int validate_defaults(struct config *c, char *err, size_t len)
 		if (!c->nr_vcpus)
 			c->nr_vcpus = 1;
 		if (c->nr_vcpus > NUMA_MAX_VCPUS)
-			return fail(err, len, "%s: %u vCPUs: at most %d",
+			return errmsg(err, len, "%s: %u vCPUs: at most %d",
 				    c->where.vcpus, c->nr_vcpus,
 				    NUMA_MAX_VCPUS);
 		c->topo.nr_nodes = 1;
@@ -589,7 +569,7 @@ static int validate_defaults(struct config *c, char *err, size_t len)
 	}
 	for (i = 0; i < n; i++) {
 		if (!(c->node_declared & (1U << i)))
-			return fail(err, len, "%s: node %u is configured but "
+			return errmsg(err, len, "%s: node %u is configured but "
 				    "node %u is not: nodes are numbered "
 				    "0..N-1", c->where.node[n - 1], n - 1, i);
 		sum += c->topo.node_mem[i];
@@ -619,10 +599,10 @@ static int validate_node_sizes(const struct config *c, char *err,
 
 	for (i = 0; i < t->nr_nodes; i++) {
 		if (t->node_mem[i] > CONFIG_MAX_RAM)
-			return fail(err, len, "%s: node %u memory is too large",
+			return errmsg(err, len, "%s: node %u memory is too large",
 				    c->where.node[i], i);
 		if (t->node_mem[i] % c->granule)
-			return fail(err, len, "%s: node %u memory %s is not a "
+			return errmsg(err, len, "%s: node %u memory %s is not a "
 				    "multiple of the %s fault granularity (%s)",
 				    c->where.node[i], i,
 				    config_fmt_size(b1, sizeof(b1),
@@ -644,7 +624,7 @@ static int validate_nodes(struct config *c, char *err, size_t len)
 	for (i = 0; i < t->nr_nodes; i++)
 		sum += t->node_mem[i];
 	if (sum != c->ram_size)
-		return fail(err, len, "%s: node memory adds up to %s, but guest "
+		return errmsg(err, len, "%s: node memory adds up to %s, but guest "
 			    "RAM is %s (%s)", c->where.node[t->nr_nodes - 1],
 			    config_fmt_size(b1, sizeof(b1), sum),
 			    config_fmt_size(b2, sizeof(b2), c->ram_size),
@@ -657,7 +637,7 @@ static int validate_nodes(struct config *c, char *err, size_t len)
 					   (1ULL << c->nr_vcpus) - 1);
 
 		if (extra)
-			return fail(err, len, "%s: node %u lists vCPU %u, but "
+			return errmsg(err, len, "%s: node %u lists vCPU %u, but "
 				    "there are %u vCPUs (%s)",
 				    c->where.node[i], i,
 				    (unsigned int)__builtin_ctzll(extra),
@@ -668,7 +648,7 @@ static int validate_nodes(struct config *c, char *err, size_t len)
 			for (j = 0; j < i; j++)
 				if (c->node_cpus[j] & (1ULL << v))
 					break;
-			return fail(err, len, "%s: vCPU %u is in node %u and in "
+			return errmsg(err, len, "%s: vCPU %u is in node %u and in "
 				    "node %u (%s)", c->where.node[i], v, i, j,
 				    c->where.node[j]);
 		}
@@ -679,7 +659,7 @@ static int validate_nodes(struct config *c, char *err, size_t len)
 	}
 	for (v = 0; v < c->nr_vcpus; v++)
 		if (!(seen & (1ULL << v)))
-			return fail(err, len, "%s: vCPU %u is in no node (%u "
+			return errmsg(err, len, "%s: vCPU %u is in no node (%u "
 				    "vCPUs, %s)", c->where.node[0], v,
 				    c->nr_vcpus, c->where.vcpus);
 	t->nr_vcpus = c->nr_vcpus;
@@ -692,7 +672,7 @@ static int validate_nodes(struct config *c, char *err, size_t len)
 		if (i >= t->nr_nodes && c->dist_set[i])
 			beyond = c->dist_set[i];
 		if (beyond)
-			return fail(err, len, "%s: distance between node %u and "
+			return errmsg(err, len, "%s: distance between node %u and "
 				    "node %u, which does not exist (%u nodes)",
 				    i < t->nr_nodes ? c->where.node[i] :
 						      "config",
@@ -715,13 +695,13 @@ static int validate_nodes(struct config *c, char *err, size_t len)
 			}
 			d = t->distance[i][j];
 			if (i == j && d != NUMA_LOCAL_DISTANCE)
-				return fail(err, len, "%s: distance from node %u "
+				return errmsg(err, len, "%s: distance from node %u "
 					    "to itself is %u: it must be %d",
 					    c->where.node[i], i, d,
 					    NUMA_LOCAL_DISTANCE);
 			if (i != j &&
 			    (d <= NUMA_LOCAL_DISTANCE || d > NUMA_MAX_DISTANCE))
-				return fail(err, len, "%s: distance from node %u "
+				return errmsg(err, len, "%s: distance from node %u "
 					    "to node %u is %u: it must be "
 					    "%d..%d", c->where.node[i], i, j,
 					    d, NUMA_LOCAL_DISTANCE + 1,
@@ -735,12 +715,12 @@ static int validate_nodes(struct config *c, char *err, size_t len)
 			continue;
 		if (m != MPOL_BIND && m != MPOL_PREFERRED &&
 		    m != MPOL_INTERLEAVE)
-			return fail(err, len, "%s: node %u host policy %s: it "
+			return errmsg(err, len, "%s: node %u host policy %s: it "
 				    "must be bind, preferred or interleave",
 				    c->where.node[i], i, config_mode_name(m));
 		if (m == MPOL_PREFERRED &&
 		    __builtin_popcountll(t->host_nodes[i]) != 1)
-			return fail(err, len, "%s: node %u host policy preferred "
+			return errmsg(err, len, "%s: node %u host policy preferred "
 				    "takes exactly one host node, not %s",
 				    c->where.node[i], i,
 				    fmt_mask(b3, sizeof(b3),
@@ -775,7 +755,7 @@ static int validate_policies(struct config *c, char *err, size_t len)
 		if (!(c->vcpu_pol_set & (1ULL << v)))
 			continue;
 		if (v >= c->nr_vcpus)
-			return fail(err, len, "%s: policy for vCPU %u, but there "
+			return errmsg(err, len, "%s: policy for vCPU %u, but there "
 				    "are %u vCPUs (%s)", c->where.vcpu_pol[v],
 				    v, c->nr_vcpus, c->where.vcpus);
 		snprintf(what, sizeof(what), "policy of vCPU %u", v);
@@ -796,17 +776,17 @@ static int validate_policies(struct config *c, char *err, size_t len)
 			 (unsigned long long)r->start,
 			 config_fmt_size(b1, sizeof(b1), r->len));
 		if (!r->len)
-			return fail(err, len, "%s: %s is empty",
+			return errmsg(err, len, "%s: %s is empty",
 				    c->where.range[i], what);
 		if (r->start % c->granule || r->len % c->granule)
-			return fail(err, len, "%s: %s is not aligned to the %s "
+			return errmsg(err, len, "%s: %s is not aligned to the %s "
 				    "fault granularity", c->where.range[i],
 				    what,
 				    config_fmt_size(b2, sizeof(b2),
 						    c->granule));
 		if (r->start >= c->ram_size ||
 		    r->len > c->ram_size - r->start)
-			return fail(err, len, "%s: %s ends beyond guest RAM "
+			return errmsg(err, len, "%s: %s ends beyond guest RAM "
 				    "(%s)", c->where.range[i], what,
 				    config_fmt_size(b2, sizeof(b2),
 						    c->ram_size));
@@ -824,7 +804,7 @@ static int validate_policies(struct config *c, char *err, size_t len)
 		struct config_range *a = &c->ranges[i - 1], *b = &c->ranges[i];
 
 		if (a->start + a->len > b->start)
-			return fail(err, len, "%s: range 0x%llx+%s overlaps "
+			return errmsg(err, len, "%s: range 0x%llx+%s overlaps "
 				    "range 0x%llx+%s (%s)", c->where.range[i],
 				    (unsigned long long)b->start,
 				    config_fmt_size(b1, sizeof(b1), b->len),
@@ -843,23 +823,23 @@ int config_validate(struct config *c, char *err, size_t len)
 
 	if (c->granule != 4096 && c->granule != 65536 &&
 	    c->granule != (2ULL << 20))
-		return fail(err, len, "%s: granularity %llu must be 4K, 64K or "
+		return errmsg(err, len, "%s: granularity %llu must be 4K, 64K or "
 			    "2M", c->where.granule,
 			    (unsigned long long)c->granule);
 	if (c->fault_around > CONFIG_MAX_FAULT_AROUND)
-		return fail(err, len, "%s: fault-around %u is out of range "
+		return errmsg(err, len, "%s: fault-around %u is out of range "
 			    "(0..%d pages)", c->where.fault_around,
 			    c->fault_around, CONFIG_MAX_FAULT_AROUND);
 	if (c->fault_around && c->granule != 4096)
-		return fail(err, len, "%s: fault-around applies to the 4K "
+		return errmsg(err, len, "%s: fault-around applies to the 4K "
 			    "granularity only, not %s (%s)",
 			    c->where.fault_around,
 			    config_fmt_size(b1, sizeof(b1), c->granule),
 			    c->where.granule);
 	if (c->oom != CONFIG_OOM_STOP && c->oom != CONFIG_OOM_WAIT)
-		return fail(err, len, "invalid oom behaviour %d", (int)c->oom);
+		return errmsg(err, len, "invalid oom behaviour %d", (int)c->oom);
 	if (c->timeout > CONFIG_MAX_TIMEOUT)
-		return fail(err, len, "timeout %u is out of range (0..%u s)",
+		return errmsg(err, len, "timeout %u is out of range (0..%u s)",
 			    c->timeout, CONFIG_MAX_TIMEOUT);
 
 	implicit = !c->node_declared;
@@ -869,24 +849,24 @@ int config_validate(struct config *c, char *err, size_t len)
 	if (ret)
 		return ret;
 	if (c->ram_size > CONFIG_MAX_RAM)
-		return fail(err, len, "%s: guest RAM %s is too large (at most "
+		return errmsg(err, len, "%s: guest RAM %s is too large (at most "
 			    "%s)", c->where.ram,
 			    config_fmt_size(b1, sizeof(b1), c->ram_size),
 			    config_fmt_size(b2, sizeof(b2), CONFIG_MAX_RAM));
 	if (c->ram_size && c->ram_size < CONFIG_MIN_RAM)
-		return fail(err, len, "%s: guest RAM %s is too small (at least "
+		return errmsg(err, len, "%s: guest RAM %s is too small (at least "
 			    "%s)", c->where.ram,
 			    config_fmt_size(b1, sizeof(b1), c->ram_size),
 			    config_fmt_size(b2, sizeof(b2), CONFIG_MIN_RAM));
 	if (!c->ram_size || c->ram_size % c->granule)
-		return fail(err, len, "%s: guest RAM %s is not a non-zero "
+		return errmsg(err, len, "%s: guest RAM %s is not a non-zero "
 			    "multiple of the %s fault granularity (%s)",
 			    c->where.ram,
 			    config_fmt_size(b1, sizeof(b1), c->ram_size),
 			    config_fmt_size(b2, sizeof(b2), c->granule),
 			    c->where.granule);
 	if (c->nr_vcpus < 1 || c->nr_vcpus > NUMA_MAX_VCPUS)
-		return fail(err, len, "%s: %u vCPUs: it must be 1..%d",
+		return errmsg(err, len, "%s: %u vCPUs: it must be 1..%d",
 			    c->where.vcpus, c->nr_vcpus, NUMA_MAX_VCPUS);
 	ret = validate_nodes(c, err, len);
 	if (ret)
@@ -1090,7 +1070,7 @@ static const struct opt *next_opt(int argc, char **argv, int *i,
 			continue;
 		if (!opts[k].arg) {
 			if (eq) {
-				*bad = fail(err, len, "command line: option "
+				*bad = errmsg(err, len, "command line: option "
 					    "%s takes no value", opts[k].name);
 				return NULL;
 			}
@@ -1101,13 +1081,13 @@ static const struct opt *next_opt(int argc, char **argv, int *i,
 		} else if (*i + 1 < argc) {
 			*arg = argv[++*i];
 		} else {
-			*bad = fail(err, len, "command line: option %s needs "
+			*bad = errmsg(err, len, "command line: option %s needs "
 				    "a value", opts[k].name);
 			return NULL;
 		}
 		return &opts[k];
 	}
-	*bad = fail(err, len, "command line: unknown option '%s' (see --help)",
+	*bad = errmsg(err, len, "command line: unknown option '%s' (see --help)",
 		    w);
 	return NULL;
 }
@@ -1183,7 +1163,7 @@ static int apply_opt(struct config *c, struct config_qemu *q,
 		break;
 	}
 	if (ret)
-		return fail(err, len, "command line: %s '%s': %s", o->name, arg,
+		return errmsg(err, len, "command line: %s '%s': %s", o->name, arg,
 			    msg);
 	return 0;
 }
@@ -1206,7 +1186,7 @@ int config_parse_argv(struct config *c, int argc, char **argv, char *err,
 			if (!arg)
 				continue;
 			if (guest)
-				return fail(err, len, "command line: more than "
+				return errmsg(err, len, "command line: more than "
 					    "one guest image ('%s' and '%s')",
 					    guest, arg);
 			guest = arg;
@@ -1216,7 +1196,7 @@ int config_parse_argv(struct config *c, int argc, char **argv, char *err,
 			return CONFIG_HELP;
 		if (o->kind == OPT_CONFIG) {
 			if (config)
-				return fail(err, len, "command line: more than "
+				return errmsg(err, len, "command line: more than "
 					    "one --config ('%s' and '%s')",
 					    config, arg);
 			config = arg;
@@ -1231,7 +1211,7 @@ int config_parse_argv(struct config *c, int argc, char **argv, char *err,
 	/* pass 2: everything else, over the file */
 	q = config_qemu_new();
 	if (!q)
-		return fail(err, len, "out of memory"), -ENOMEM;
+		return errmsg(err, len, "out of memory"), -ENOMEM;
 	pos_only = false;
 	for (i = 1; i < argc; i++) {
 		o = next_opt(argc, argv, &i, &pos_only, &arg, err, len, &bad);
@@ -1250,7 +1230,7 @@ int config_parse_argv(struct config *c, int argc, char **argv, char *err,
 		goto out;
 	if (guest) {
 		if (strlen(guest) >= sizeof(c->image)) {
-			ret = fail(err, len, "command line: guest image path is "
+			ret = errmsg(err, len, "command line: guest image path is "
 				   "longer than %d bytes", CONFIG_PATH_MAX - 1);
 			goto out;
 		}

@@ -7,7 +7,7 @@ vmmconfig_PKGS	:= inih libxml-2.0
 
 TESTS		+= check_config
 check_config_SRCS := tests/check_config.c
-check_config_LIBS := vmmconfig
+check_config_LIBS := vmmconfig numa mm
 check_config_PKGS := check inih libxml-2.0
 
 # configcheck: parse and validate config files, print a summary (used by

@@ -41,16 +41,6 @@ const struct fault_alloc_ops fault_numa_ops = {
 	.free = fault_numa_free,
 };
 
-static const char *const fault_mode_name[MPOL_MAX] = {
-	[MPOL_DEFAULT] = "default",
-	[MPOL_PREFERRED] = "preferred",
-	[MPOL_BIND] = "bind",
-	[MPOL_INTERLEAVE] = "interleave",
-	[MPOL_LOCAL] = "local",
-	[MPOL_PREFERRED_MANY] = "preferred-many",
-	[MPOL_WEIGHTED_INTERLEAVE] = "weighted-interleave",
-};
-
 int fault_numa_oom_message(struct numa_vm *nv, const struct fault_oom_event *ev,
 			   char *buf, size_t len)
 {
@@ -91,8 +81,7 @@ int fault_numa_oom_message(struct numa_vm *nv, const struct fault_oom_event *ev,
 	PUT(": %s at guest address 0x%llx (order %u): %s policy %s nodes 0x%x; free pages:",
 	    ev->fatal ? "cannot place a frame" : "out of memory",
 	    (unsigned long long)ev->gpa, ev->order, src,
-	    spec.mode < MPOL_MAX && fault_mode_name[spec.mode] ?
-		    fault_mode_name[spec.mode] : "?",
+	    mpol_mode_name(spec.mode) ?: "?",
 	    spec.nodes);
 	for (i = 0; i < numa_nr_nodes(nv); i++) {
 		b = numa_node_buddy(nv, i);

@@ -1001,6 +1001,91 @@ START_TEST(test_churn_free_refault)
 }
 END_TEST
 
+/*
+ * A thread reading (or writing) a range while another frees it again and
+ * again (a guest freeing a buffer a hypercall still reads): no access may
+ * ever crash the process (the memfd mechanism's remap window) or see
+ * non-zero data nobody wrote, and no frame may be lost.
+ */
+struct prober {
+	struct tvm *vm;
+	pthread_t thread;
+	int vcpu;
+	size_t off, len;
+	bool write;
+	volatile bool stop;
+	unsigned long rounds, nonzero;
+};
+
+static void *prober_main(void *arg)
+{
+	struct prober *p = arg;
+	volatile char *g = p->vm->guest + p->off;
+	size_t i;
+
+	fault_register_vcpu(p->vm->ctx, p->vcpu, gettid());
+	while (!p->stop) {
+		for (i = 0; i < p->len; i += PAGE_SIZE) {
+			if (p->write)
+				g[i + 9] = 9; /* never read back */
+			else if (g[i + 5])
+				p->nonzero++;
+		}
+		p->rounds++;
+	}
+	return NULL;
+}
+
+START_TEST(test_free_range_concurrent_access)
+{
+	static const unsigned int mib[2] = { 8, 8 };
+	struct fault_opts o = { .nr_handlers = 2,
+				.handler_cpu = { -1, -1 },
+				.mech = (enum fault_mech)_i };
+	const size_t off = 2 * MiB, len = 64 * PAGE_SIZE;
+	struct prober p[2];
+	struct timespec ts;
+	struct tvm *vm;
+	unsigned int i;
+	long freed;
+
+	vm = tvm_create(2, 3, mib, 8, &o);
+	for (i = 0; i < 2; i++) {
+		memset(&p[i], 0, sizeof(p[i]));
+		p[i].vm = vm;
+		p[i].vcpu = (int)i + 1;
+		p[i].off = off;
+		p[i].len = len;
+		p[i].write = i == 1;
+		ck_assert_int_eq(
+			pthread_create(&p[i].thread, NULL, prober_main, &p[i]),
+			0);
+	}
+	/* a few hundred frees, and until both have gone round a few times */
+	for (i = 0; i < 500 || ((p[0].rounds < 3 || p[1].rounds < 3) &&
+				i < 1000000); i++) {
+		freed = fault_free_range(vm->ctx, 0, off, len);
+		ck_assert_msg(freed >= 0, "free-range %u: %ld", i, freed);
+	}
+	for (i = 0; i < 2; i++) {
+		p[i].stop = true;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += TWAIT_S;
+		ck_assert_msg(pthread_timedjoin_np(p[i].thread, NULL, &ts) == 0,
+			      "prober %u hung", i);
+		ck_assert_uint_gt(p[i].rounds, 0);
+	}
+	ck_assert_uint_eq(p[0].nonzero, 0);
+	ck_assert_uint_eq(vm->nr_oom, 0);
+	/* every frame is either placed or free again */
+	ck_assert_int_ge(fault_free_range(vm->ctx, 0, off, len), 0);
+	assert_node_accounting(vm, PAGE_SHIFT, false);
+	ck_assert_uint_eq(node_free(vm, 0), vm->free0[0]);
+	ck_assert_uint_eq(node_free(vm, 1), vm->free0[1]);
+	tvm_destroy(vm);
+}
+END_TEST
+
 START_TEST(test_serve_inline)
 {
 	/* No handler thread: the caller serves its vCPU's faults itself */
@@ -1106,6 +1191,8 @@ static Suite *fault_suite(void)
 	tcase_add_test(tc, test_host_context);
 	tcase_add_test(tc, test_zero_copy);
 	tcase_add_loop_test(tc, test_churn_free_refault, 0, 2); /* MAP, MOVE */
+	tcase_add_loop_test(tc, test_free_range_concurrent_access, 0,
+			    2); /* MAP, MOVE */
 	tcase_add_test(tc, test_serve_inline);
 	tcase_add_test(tc, test_bad_args);
 	tcase_add_test(tc, test_histogram);

@@ -163,10 +163,10 @@ int fault_get_node(struct fault_ctx *ctx, gpa_t gpa, pfn_t *pfn);
  * fault_free_range - the guest gives [gpa, gpa + len) back (MADV_DONTNEED):
  * the range becomes unbacked and registered again (the next touch faults in
  * a fresh zeroed granule), its frames are zeroed and returned through
- * ops->free on behalf of @vcpu.  Granule aligned, else -EINVAL.  Nobody may
- * touch the range during the call (a touch then gets SIGSEGV / -EFAULT,
- * never stale data).  Retries parked faults afterwards.  Returns the number
- * of granules freed, or -errno.
+ * ops->free on behalf of @vcpu.  Granule aligned, else -EINVAL.  A touch of
+ * the range during the call is safe: it reads zeros, never stale data (a
+ * write may be lost).  Retries parked faults afterwards.  Returns the
+ * number of granules freed, or -errno.
  */
 long fault_free_range(struct fault_ctx *ctx, int vcpu, gpa_t gpa,
 		      uint64_t len);

@@ -227,12 +227,24 @@ int uffd_map_fd(void *dst, size_t len, int fd, off_t off, bool populate)
 	return 0;
 }
 
+/*
+ * There is no way to replace a mapping by a registered one in one step
+ * (registration belongs to the VMA, and mmap makes a new one), so there is
+ * a window between the mmap and the register.  It used to be PROT_NONE,
+ * which killed numavm with SIGSEGV whenever one of its own threads (a
+ * hypercall reading a guest buffer) touched the range then.  Now the
+ * replacement is readable and writable from the start: a touch in the
+ * window gets a zero page from the host kernel (the old frames are already
+ * gone: nothing stale is ever seen), and MADV_DONTNEED after the register
+ * throws such pages away, so the range still ends up empty and faulting.
+ * A write racing with the free is lost, as with MADV_DONTNEED itself.
+ */
 int uffd_unmap_to_missing(struct uffd *u, void *dst, size_t len, bool thp)
 {
 	void *p;
 	int ret;
 
-	p = mmap(dst, len, PROT_NONE,
+	p = mmap(dst, len, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
 	if (p == MAP_FAILED)
 		return -errno;
@@ -241,7 +253,7 @@ int uffd_unmap_to_missing(struct uffd *u, void *dst, size_t len, bool thp)
 	ret = uffd_register(u, dst, len);
 	if (ret)
 		return ret;
-	if (mprotect(dst, len, PROT_READ | PROT_WRITE) < 0)
+	if (madvise(dst, len, MADV_DONTNEED) < 0)
 		return -errno;
 	return 0;
 }

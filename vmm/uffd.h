@@ -76,9 +76,11 @@ int uffd_map_fd(void *dst, size_t len, int fd, off_t off, bool populate);
 /*
  * uffd_unmap_to_missing - make [dst, dst + len) unbacked again: a fresh
  * private anonymous mapping (read-write, MADV_HUGEPAGE if @thp) registered
- * with @u in MISSING mode, so the next touch faults to the handler.  The
- * replacement is made PROT_NONE first and only opened after registering,
- * so a concurrent touch can never be served by the host kernel.  0 or -errno.
+ * with @u in MISSING mode, so the next touch faults to the handler.  A
+ * concurrent touch never faults fatally nor sees the old data: until the
+ * range is registered it gets a host zero page, dropped (MADV_DONTNEED)
+ * before return.  0 or -errno; on failure the range is in an unknown
+ * state (unmapped, or mapped but not registered).
  */
 int uffd_unmap_to_missing(struct uffd *u, void *dst, size_t len, bool thp);
 

@@ -38,7 +38,7 @@
 #include "vmm/qmp_cmds.h"
 
 #define NODE_PAGES 1024 /* 4 MiB per node */
-#define GUEST_PAGES 4096 /* 16 MiB of guest addresses */
+#define GUEST_PAGES 16384 /* 64 MiB of guest addresses */
 #define TIMEOUT_MS 5000
 
 /* ---- the test VM ---- */
@@ -592,6 +592,91 @@ START_TEST(test_range_policy_and_placement)
 }
 END_TEST
 
+static void find_ctl(void);
+static int run_ctl(const char *args, char *out, size_t len);
+
+/* Alternate nodes page by page over [0, npages): one run per page */
+static void place_alternating(unsigned int npages)
+{
+	unsigned int i;
+
+	for (i = 0; i < npages; i++)
+		placed[i] = (i & 1) + 1;
+}
+
+/* A finely interleaved range comes back in bounded pieces */
+START_TEST(test_placement_truncated)
+{
+	struct json_object *r, *ret, *runs, *v;
+	uint64_t next = 0, seen = 0;
+	char req[256], *out;
+	int i;
+	struct cl c;
+
+	place_alternating(10000);
+	cl_open(&c);
+	for (i = 0; i < 3; i++) {
+		snprintf(req, sizeof(req),
+			 "{\"execute\": \"query-placement\", \"arguments\": "
+			 "{\"start\": %llu, \"end\": %llu}}",
+			 (unsigned long long)next, 10000ULL * PAGE_SIZE);
+		ret = cl_exec(&c, req, &r);
+		ck_assert(json_object_object_get_ex(ret, "runs", &runs));
+		ck_assert_uint_eq(u64(ret, "start"), next);
+		ck_assert(json_object_object_get_ex(ret, "truncated", &v));
+		if (i < 2) {
+			ck_assert_uint_eq(json_object_array_length(runs),
+					  QMP_MAX_PLACEMENT_RUNS);
+			ck_assert(json_object_get_boolean(v));
+			ck_assert_uint_eq(u64(ret, "next"), u64(ret, "end"));
+			ck_assert_uint_eq(u64(ret, "end"),
+					  next + QMP_MAX_PLACEMENT_RUNS * PAGE_SIZE);
+			next = u64(ret, "next");
+		} else {
+			ck_assert(!json_object_get_boolean(v));
+			ck_assert(!json_object_object_get_ex(ret, "next", NULL));
+			ck_assert_uint_eq(u64(ret, "end"), 10000ULL * PAGE_SIZE);
+		}
+		ck_assert(json_object_object_get_ex(ret, "pages", &v));
+		seen += u64(v, "0") + u64(v, "1");
+		ck_assert_uint_eq(json_object_array_length(runs),
+				  (u64(ret, "end") - u64(ret, "start")) / PAGE_SIZE);
+		json_object_put(r);
+	}
+	ck_assert_uint_eq(seen, 10000);
+
+	/* the last pages of the address space: no wrap to 0 */
+	ck_assert_ptr_nonnull(strstr(
+		cl_error(&c,
+			 "{\"execute\": \"query-placement\", \"arguments\": "
+			 "{\"start\": 18446744073709547520}}",
+			 "GenericError", &r),
+		"outside guest RAM"));
+	json_object_put(r);
+	ck_assert_ptr_nonnull(strstr(
+		cl_error(&c,
+			 "{\"execute\": \"query-placement\", \"arguments\": "
+			 "{\"start\": 18446744073709551615}}",
+			 "GenericError", &r),
+		"outside guest RAM"));
+	json_object_put(r);
+	cl_close(&c);
+
+	/* numavmctl follows the continuation and prints every run once */
+	find_ctl();
+	out = malloc(1 << 20);
+	ck_assert_ptr_nonnull(out);
+	ck_assert_int_eq(run_ctl("placement 0-0x2710000", out, 1 << 20), 0);
+	ck_assert_ptr_nonnull(strstr(out, "pages: node0=5000 node1=5000 unbacked=0\n"));
+	ck_assert_ptr_nonnull(strstr(out, "0x000000000000-0x000000001000  node0"));
+	ck_assert_ptr_nonnull(strstr(out, "0x00000270f000-0x000002710000  node1"));
+	for (i = 0, seen = 0; out[i]; i++)
+		seen += out[i] == '\n';
+	ck_assert_uint_eq(seen, 10000 + 1); /* the runs, the page counts */
+	free(out);
+}
+END_TEST
+
 START_TEST(test_buddyinfo_zoneinfo)
 {
 	struct json_object *r, *ret, *fr;
@@ -1134,6 +1219,30 @@ START_TEST(test_slow_client)
 	cl_exec(&fast, "{\"execute\": \"query-numastat\"}", &r);
 	json_object_put(r);
 	cl_close(&fast);
+}
+END_TEST
+
+/* A reply larger than max_outbuf becomes an error reply, not a disconnect */
+START_TEST(test_oversized_reply)
+{
+	struct json_object *r, *e, *v;
+	struct cl c;
+
+	place_alternating(GUEST_PAGES);
+	cl_open(&c);
+	cl_send(&c, "{\"execute\": \"query-placement\", \"arguments\": "
+		    "{\"start\": 0, \"end\": 16777216}, \"id\": 7}\n");
+	r = cl_reply(&c);
+	ck_assert_msg(json_object_object_get_ex(r, "error", &e), "%s",
+		      json_object_to_json_string(r));
+	ck_assert(json_object_object_get_ex(e, "desc", &v));
+	ck_assert_ptr_nonnull(strstr(json_object_get_string(v), "output limit"));
+	ck_assert_uint_eq(u64(r, "id"), 7);
+	json_object_put(r);
+	r = NULL;
+	cl_exec(&c, "{\"execute\": \"query-numastat\"}", &r);
+	json_object_put(r);
+	cl_close(&c);
 }
 END_TEST
 
@@ -1721,6 +1830,7 @@ static Suite *qmp_suite(void)
 	tcase_add_test(tc, test_numastat_interleave);
 	tcase_add_test(tc, test_set_vcpu_policy_runtime);
 	tcase_add_test(tc, test_range_policy_and_placement);
+	tcase_add_test(tc, test_placement_truncated);
 	tcase_add_test(tc, test_buddyinfo_zoneinfo);
 	tcase_add_test(tc, test_query_faults);
 	tcase_add_test(tc, test_events_oom_watermark);
@@ -1737,6 +1847,7 @@ static Suite *qmp_suite(void)
 	tcase_set_timeout(tl, 60);
 	tcase_add_test(tl, test_too_many_clients);
 	tcase_add_test(tl, test_slow_client);
+	tcase_add_test(tl, test_oversized_reply);
 	suite_add_tcase(s, tl);
 
 	tl = tcase_create("linger");

@@ -180,6 +180,77 @@ static uint64_t get_u64(struct json_object *o, const char *key)
 	return json_object_get_uint64(v);
 }
 
+/*
+ * query-placement for all of [start, end): the server answers at most
+ * QMP_MAX_PLACEMENT_RUNS runs per reply ("truncated", "next"), so ask again
+ * from "next" and merge the replies into the first one.  NULL on failure.
+ */
+static struct json_object *ctl_placement(struct ctl *c, struct json_object *args)
+{
+	struct json_object *reply, *ret, *more, *mret, *a, *runs, *mruns, *v;
+	struct json_object *pages, *mpages, *ranges, *mranges, *tr;
+	uint64_t last_end = 0;
+	size_t i, n;
+
+	reply = ctl_execute(c, "query-placement", args);
+	if (!reply)
+		return NULL;
+	json_object_object_get_ex(reply, "return", &ret);
+	for (;;) {
+		if (!json_object_object_get_ex(ret, "truncated", &tr) ||
+		    !json_object_get_boolean(tr))
+			break;
+		a = json_object_new_object();
+		json_object_object_add(a, "start",
+				       json_object_new_uint64(get_u64(ret, "next")));
+		json_object_object_get_ex(args, "end", &v);
+		json_object_object_add(a, "end", json_object_get(v));
+		more = ctl_execute(c, "query-placement", a);
+		json_object_put(a);
+		if (!more) {
+			json_object_put(reply);
+			return NULL;
+		}
+		json_object_object_get_ex(more, "return", &mret);
+		json_object_object_get_ex(ret, "runs", &runs);
+		json_object_object_get_ex(mret, "runs", &mruns);
+		n = json_object_array_length(mruns);
+		for (i = 0; i < n; i++)
+			json_object_array_add(runs, json_object_get(
+				json_object_array_get_idx(mruns, i)));
+		json_object_object_get_ex(ret, "pages", &pages);
+		json_object_object_get_ex(mret, "pages", &mpages);
+		json_object_object_foreach(mpages, key, val)
+			json_object_object_add(pages, key, json_object_new_uint64(
+				get_u64(pages, key) + json_object_get_uint64(val)));
+		json_object_object_add(ret, "unbacked", json_object_new_uint64(
+			get_u64(ret, "unbacked") + get_u64(mret, "unbacked")));
+		/* a range policy across the boundary is in both replies */
+		json_object_object_get_ex(ret, "ranges", &ranges);
+		json_object_object_get_ex(mret, "ranges", &mranges);
+		n = json_object_array_length(ranges);
+		if (n)
+			last_end = get_u64(json_object_array_get_idx(ranges, n - 1),
+					   "end");
+		n = json_object_array_length(mranges);
+		for (i = 0; i < n; i++) {
+			v = json_object_array_get_idx(mranges, i);
+			if (get_u64(v, "end") <= last_end)
+				continue;
+			json_object_array_add(ranges, json_object_get(v));
+		}
+		json_object_object_add(ret, "end",
+				       json_object_new_uint64(get_u64(mret, "end")));
+		json_object_object_add(ret, "truncated", json_object_get(
+			json_object_object_get_ex(mret, "truncated", &tr) ? tr : NULL));
+		json_object_object_del(ret, "next");
+		if (json_object_object_get_ex(mret, "next", &v))
+			json_object_object_add(ret, "next", json_object_get(v));
+		json_object_put(more);
+	}
+	return reply;
+}
+
 /* "0-1,3" */
 static void print_nodes(char *buf, size_t len, struct json_object *nodes)
 {
@@ -712,7 +783,10 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	for (;;) {
-		reply = ctl_execute(&c, cmd, args);
+		if (show == show_placement)
+			reply = ctl_placement(&c, args);
+		else
+			reply = ctl_execute(&c, cmd, args);
 		if (!reply) {
 			status = 1;
 			break;

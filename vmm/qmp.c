@@ -238,20 +238,38 @@ static int client_flush(struct qmp_client *c)
 }
 
 /*
- * Queue one JSON value followed by a newline.  A client that cannot take it
- * within max_outbuf is marked for disconnection (-1).
+ * Queue one JSON value followed by a newline.  A value that alone exceeds
+ * max_outbuf is replaced by an error reply (with the same "id"): the client
+ * did nothing wrong by asking.  A client that cannot take a value within
+ * max_outbuf because it does not read is marked for disconnection (-1).
  */
 static int client_queue(struct qmp_client *c, struct json_object *obj)
 {
 	struct qmp_server *s = c->s;
+	struct json_object *big, *id;
 	const char *txt;
 	size_t len, need;
+	int r;
 
 	if (!obj)
 		return -1;
 	txt = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
 					     JSON_C_TO_STRING_NOSLASHESCAPE);
 	len = strlen(txt);
+	if (len + 1 > s->cfg.max_outbuf) {
+		if (json_object_object_get_ex(obj, "error", NULL))
+			return -1;	/* not even the error fits */
+		big = qmp_error_reply("GenericError",
+				      "reply of %zu bytes exceeds the %zu byte output limit",
+				      len + 1, s->cfg.max_outbuf);
+		if (!big)
+			return -1;
+		if (json_object_object_get_ex(obj, "id", &id))
+			json_object_object_add(big, "id", json_object_get(id));
+		r = client_queue(c, big);
+		json_object_put(big);
+		return r;
+	}
 	if (c->out_off && c->out_off == c->out_len)
 		c->out_off = c->out_len = 0;
 	need = c->out_len - c->out_off + len + 1;

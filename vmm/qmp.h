@@ -26,6 +26,7 @@
 #define QMP_LAT_BUCKETS		32	/* log2 latency buckets */
 #define QMP_MAX_RANGES		256	/* range policies reported per query */
 #define QMP_MAX_PLACEMENT_PAGES	(1UL << 20)	/* 4 GiB per query-placement */
+#define QMP_MAX_PLACEMENT_RUNS	4096	/* runs per query-placement reply */
 
 /* Per node numastat counters, numastat(8) meanings, plus page usage */
 struct qmp_numastat {

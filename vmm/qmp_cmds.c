@@ -502,6 +502,13 @@ static int add_run(struct json_object *runs, gpa_t start, gpa_t end, int node)
 	return 0;
 }
 
+/*
+ * The node of each page of [start, end) as runs of equal placement.  At most
+ * QMP_MAX_PLACEMENT_RUNS runs go into one reply (a finely interleaved range
+ * would otherwise build one JSON object per page, gigabytes for 4 GiB): the
+ * scan then stops where the next run would begin, the reply's "end" is that
+ * address, "truncated" is true and "next" is where to continue from.
+ */
 static int cmd_query_placement(const struct qmp_backend *be,
 			       struct json_object *args,
 			       struct json_object **ret, char *err,
@@ -512,26 +519,34 @@ static int cmd_query_placement(const struct qmp_backend *be,
 	struct json_object *res, *runs, *ranges, *cnt;
 	gpa_t gpa, run_start;
 	int r, node, run_node;
-	unsigned int n;
+	unsigned int n, nr_runs = 0;
+	bool truncated = false;
 
 	if (!be->node_of)
 		return -ENOSYS;
 	r = arg_u64(args, "start", true, &start, err, errlen);
 	if (r)
 		return r;
+	start &= PAGE_MASK;
 	r = arg_u64(args, "end", false, &end, err, errlen);
 	if (r == -ENOENT)
-		end = start + 1;
+		end = start + PAGE_SIZE;	/* 0 if start is the last page */
 	else if (r)
 		return r;
-	start &= PAGE_MASK;
+	/* the last page of the address space is never guest RAM */
+	if (be->node_of(be->opaque, start) == -EINVAL ||
+	    start > (UINT64_MAX & PAGE_MASK) - PAGE_SIZE) {
+		snprintf(err, errlen, "0x%llx is outside guest RAM",
+			 (unsigned long long)start);
+		return -EINVAL;
+	}
 	if (end <= start || end - start > QMP_MAX_PLACEMENT_PAGES * PAGE_SIZE) {
 		snprintf(err, errlen,
 			 "'end' must be above 'start' and the range at most %lu pages",
 			 QMP_MAX_PLACEMENT_PAGES);
 		return -EINVAL;
 	}
-	end = (end + PAGE_SIZE - 1) & PAGE_MASK;
+	end = (end + PAGE_SIZE - 1) & PAGE_MASK;	/* no wrap: see above */
 
 	res = json_object_new_object();
 	runs = json_object_new_array();
@@ -552,13 +567,21 @@ static int cmd_query_placement(const struct qmp_backend *be,
 		}
 		if (node < 0 || node >= NUMA_MAX_NODES)
 			node = -1;
-		pages[node + 1]++;
 		if (node != run_node) {
-			if (run_node != -2 && add_run(runs, run_start, gpa, run_node))
-				goto err_nomem;
+			if (run_node != -2) {
+				if (nr_runs + 1 == QMP_MAX_PLACEMENT_RUNS) {
+					truncated = true;
+					end = gpa;
+					break;
+				}
+				if (add_run(runs, run_start, gpa, run_node))
+					goto err_nomem;
+				nr_runs++;
+			}
 			run_start = gpa;
 			run_node = node;
 		}
+		pages[node + 1]++;
 	}
 	if (add_run(runs, run_start, end, run_node))
 		goto err_nomem;
@@ -589,6 +612,10 @@ static int cmd_query_placement(const struct qmp_backend *be,
 	}
 	obj_add_u64(res, "start", start);
 	obj_add_u64(res, "end", end);
+	json_object_object_add(res, "truncated",
+			       json_object_new_boolean(truncated));
+	if (truncated)
+		obj_add_u64(res, "next", end);
 	json_object_object_add(res, "pages", cnt);
 	obj_add_u64(res, "unbacked", pages[0]);
 	json_object_object_add(res, "runs", runs);

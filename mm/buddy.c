@@ -820,12 +820,24 @@ int buddy_set_pcp(struct buddy *b, unsigned int high, unsigned int batch)
 	return 0;
 }
 
+/*
+ * The cache counts are read inside the node lock: every move of pages
+ * between the free lists and a cache (refill, drain over high, a remote
+ * drain) happens under it, so free_pages and the counts are never seen
+ * half-way through one (a refill read between the two was counted twice).
+ * What still moves meanwhile is the owners' lock-free alloc and free, which
+ * move pages only between a cache and in use: free_pages + pcp_pages stays
+ * within managed_pages, unless a page allocated from one cache is freed into
+ * another cache read later (then it may be counted in both).
+ */
 void buddy_get_info(struct buddy *b, struct buddy_info *info)
 {
 	unsigned int i;
 
 	memset(info, 0, sizeof(*info));
 	node_lock(b);
+	for (i = 0; i < b->nr_pcp; i++)
+		info->pcp_pages += READ_ONCE(b->pcp[i].count);
 	for (i = 0; i < MAX_ORDER; i++)
 		info->nr_free[i] = b->free_area[i].nr_free;
 	info->free_pages = b->free_pages;
@@ -836,8 +848,6 @@ void buddy_get_info(struct buddy *b, struct buddy_info *info)
 	info->pcp_high = b->pcp_high;
 	info->pcp_batch = b->pcp_batch;
 	node_unlock(b);
-	for (i = 0; i < b->nr_pcp; i++)
-		info->pcp_pages += READ_ONCE(b->pcp[i].count);
 }
 
 void buddy_get_stats(struct buddy *b, struct buddy_stats *st)

@@ -1231,6 +1231,62 @@ START_TEST(test_drain_idle_cache)
 }
 END_TEST
 
+struct info_owner {
+	struct buddy *b;
+	volatile int stop;
+	unsigned long rounds;
+};
+
+/*
+ * Refill the cache of vCPU 0 with nothing else in use, over and over: one
+ * page out and back, then the cache drained (as buddy_drain() from another
+ * thread would), so the next allocation refills a whole batch again.
+ */
+static void *info_owner_fn(void *arg)
+{
+	struct info_owner *o = arg;
+	pfn_t p;
+
+	while (!o->stop) {
+		ck_assert_int_eq(buddy_alloc(o->b, 0, BUDDY_WMARK_NONE, 0, &p), 0);
+		ck_assert_int_eq(buddy_free(o->b, p, 0, 0), 0);
+		buddy_drain(o->b, 0);
+		o->rounds++;
+	}
+	return NULL;
+}
+
+/*
+ * buddy_get_info() while the owner refills and drains its cache: a refill
+ * moves pages from free_pages to pcp_pages, so a snapshot that read the two
+ * on either side of it counted the pages twice (free + pcp > managed).
+ */
+START_TEST(test_info_snapshot)
+{
+	struct info_owner o = { .b = buddy_create(0, 256, NULL, 1) };
+	struct buddy_info info;
+	pthread_t th;
+	unsigned long i, torn = 0;
+
+	ck_assert_ptr_nonnull(o.b);
+	ck_assert_int_eq(buddy_set_pcp(o.b, 32, 32), 0);
+	ck_assert_int_eq(pthread_create(&th, NULL, info_owner_fn, &o), 0);
+	for (i = 0; i < 300000 || o.rounds < 1000; i++) {
+		buddy_get_info(o.b, &info);
+		ck_assert_uint_eq(info.managed_pages, 256);
+		torn += info.free_pages + info.pcp_pages > info.managed_pages;
+	}
+	o.stop = 1;
+	pthread_join(th, NULL);
+	ck_assert_msg(!torn, "%lu of %lu snapshots had free + pcp > managed",
+		      torn, i);
+	buddy_get_info(o.b, &info);
+	ck_assert_uint_eq(info.free_pages + info.pcp_pages, 256);
+	assert_consistent(o.b);
+	buddy_destroy(o.b);
+}
+END_TEST
+
 static Suite *mm_suite(void)
 {
 	Suite *s = suite_create("mm");
@@ -1258,6 +1314,7 @@ static Suite *mm_suite(void)
 	tcase_add_test(tc, test_pcp_batches);
 	tcase_add_test(tc, test_pcp_exhaust);
 	tcase_add_test(tc, test_drain_idle_cache);
+	tcase_add_test(tc, test_info_snapshot);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("bad_input");

@@ -1344,14 +1344,27 @@ static void *alloc_thread(void *arg)
 
 START_TEST(test_consistent_snapshots)
 {
-	struct json_object *r, *ret;
+	struct json_object *r, *ret, *z;
+	struct buddy *b1 = numa_node_buddy(nv, 1);
+	static pfn_t held[NODE_PAGES];
+	unsigned int nheld = 0;
 	pthread_t th[2];
-	uint64_t prev = 0, total, allocs = 0;
+	uint64_t prev = 0, total, allocs = 0, misses = 0;
 	struct cl c;
 	char err[128];
 	int i, k;
 	void *res;
 
+	/*
+	 * Node 1 nearly full (below its watermarks): vCPU 0 prefers node 1
+	 * and vCPU 1 interleaves over both, so allocations keep missing to
+	 * node 0 and the miss/foreign pairs are exercised.
+	 */
+	ck_assert_ptr_nonnull(b1);
+	while (nheld < NODE_PAGES - 4 &&
+	       !buddy_alloc(b1, 0, BUDDY_WMARK_NONE, BUDDY_NO_PCP, &held[nheld]))
+		nheld++;
+	ck_assert_uint_eq(nheld, NODE_PAGES - 4);
 	for (k = 0; k < 2; k++)
 		ck_assert_int_eq(
 			numa_set_vcpu_policy(
@@ -1376,6 +1389,13 @@ START_TEST(test_consistent_snapshots)
 			foreign += u64(n, "numa_foreign");
 			loc += u64(n, "local_node");
 			oth += u64(n, "other_node");
+			/* page usage: never beyond the node, never negative */
+			ck_assert_uint_le(u64(n, "pages_used"), NODE_PAGES);
+			ck_assert_uint_eq(u64(n, "pages_used") +
+						  u64(n, "pages_free"),
+					  NODE_PAGES);
+			ck_assert_uint_ge(u64(n, "pages_used"),
+					  k ? nheld : 0);
 		}
 		/* every allocation counted once on each side of each pair */
 		ck_assert_uint_eq(miss, foreign);
@@ -1383,6 +1403,17 @@ START_TEST(test_consistent_snapshots)
 		total = hit + miss;
 		ck_assert_uint_ge(total, prev);
 		prev = total;
+		misses = miss;
+		json_object_put(r);
+
+		z = cl_exec(&c, "{\"execute\": \"query-zoneinfo\"}", &r);
+		for (k = 0; k < 2; k++) {
+			struct json_object *n = idx(z, k);
+
+			ck_assert_uint_eq(u64(n, "managed"), NODE_PAGES);
+			ck_assert_uint_le(u64(n, "free") + u64(n, "pcp"),
+					  NODE_PAGES);
+		}
 		json_object_put(r);
 	}
 	stop_alloc = 1;
@@ -1390,6 +1421,9 @@ START_TEST(test_consistent_snapshots)
 		pthread_join(th[k], &res);
 		allocs += (uint64_t)(long)res;
 	}
+	ck_assert_uint_gt(misses, 0);
+	while (nheld)
+		ck_assert_int_eq(buddy_free(b1, held[--nheld], 0, BUDDY_NO_PCP), 0);
 	/* no lost counts */
 	ret = cl_exec(&c, "{\"execute\": \"query-numastat\"}", &r);
 	ck_assert_uint_eq(u64(idx(ret, 0), "numa_hit") +
@@ -1397,6 +1431,9 @@ START_TEST(test_consistent_snapshots)
 				  u64(idx(ret, 0), "numa_miss") +
 				  u64(idx(ret, 1), "numa_miss"),
 			  allocs);
+	ck_assert_uint_gt(u64(idx(ret, 0), "numa_miss"), 0);
+	ck_assert_uint_eq(u64(idx(ret, 0), "numa_miss"),
+			  u64(idx(ret, 1), "numa_foreign"));
 	ck_assert_uint_eq(u64(idx(ret, 0), "pages_used") +
 				  u64(idx(ret, 1), "pages_used"),
 			  0);

@@ -946,7 +946,9 @@ static int nb_numastat(void *opaque, struct qmp_numastat *out)
 		if (!b)
 			continue;	/* memoryless node */
 		buddy_get_info(b, &bi);
-		out[n].pages_free = bi.free_pages + bi.pcp_pages;
+		/* a page moving between two vCPU caches may be seen in both */
+		out[n].pages_free = min_t(uint64_t, bi.free_pages + bi.pcp_pages,
+					  bi.managed_pages);
 		out[n].pages_used = bi.managed_pages - out[n].pages_free;
 	}
 	return 0;
@@ -968,7 +970,8 @@ static int nb_zones(void *opaque, struct qmp_zone *out)
 		for (o = 0; o < QMP_MAX_ORDER && o < MAX_ORDER; o++)
 			out[n].nr_free[o] = bi.nr_free[o];
 		out[n].free = bi.free_pages;
-		out[n].pcp = bi.pcp_pages;
+		out[n].pcp = min_t(uint64_t, bi.pcp_pages,
+				   bi.managed_pages - bi.free_pages);
 		out[n].managed = bi.managed_pages;
 		out[n].min = bi.wmark_min;
 		out[n].low = bi.wmark_low;

@@ -1282,6 +1282,69 @@ START_TEST(test_half_closed_never_reads)
 }
 END_TEST
 
+static void deadline_setup(void)
+{
+	struct qmp_config cfg = { .negotiate_ms = 300, .stall_ms = 300 };
+
+	signal(SIGPIPE, SIG_IGN);
+	vm_setup(&cfg);
+}
+
+/* A connection that never negotiates is closed, a negotiated one is not */
+START_TEST(test_negotiation_deadline)
+{
+	struct qmp_server_stats st;
+	struct json_object *r, *e, *v;
+	struct cl idle, ok;
+
+	cl_open(&ok);
+	ck_assert_int_eq(cl_connect_raw(&idle), 0);
+	r = cl_read(&idle, TIMEOUT_MS);
+	ck_assert(json_object_object_get_ex(r, "QMP", NULL));
+	json_object_put(r);
+	r = cl_read(&idle, TIMEOUT_MS);
+	ck_assert_ptr_nonnull(r);
+	ck_assert(json_object_object_get_ex(r, "error", &e));
+	ck_assert(json_object_object_get_ex(e, "desc", &v));
+	ck_assert_ptr_nonnull(strstr(json_object_get_string(v), "negotiation"));
+	json_object_put(r);
+	ck_assert_ptr_null(cl_read(&idle, TIMEOUT_MS)); /* closed */
+	cl_close(&idle);
+	r = NULL;
+	cl_exec(&ok, "{\"execute\": \"query-numastat\"}", &r);
+	json_object_put(r);
+	qmp_server_get_stats(srv, &st);
+	ck_assert_uint_eq(st.clients, 1);
+	cl_close(&ok);
+}
+END_TEST
+
+/* A client that stops reading with output queued is dropped */
+START_TEST(test_stalled_reader)
+{
+	static const char req[] = "{\"execute\": \"query-vcpus\"}\n";
+	struct qmp_server_stats st;
+	struct cl c;
+	int i, rcv = 4096;
+
+	cl_open(&c);
+	setsockopt(c.fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+	/* ~700 KiB of replies: more than the socket holds, less than max_outbuf */
+	for (i = 0; i < 3000; i++)
+		cl_send(&c, req);
+	for (i = 0; i < TIMEOUT_MS / 10; i++) {
+		qmp_server_get_stats(srv, &st);
+		if (st.clients == 0)
+			break;
+		usleep(10000);
+	}
+	ck_assert_uint_eq(st.clients, 0);
+	ck_assert_uint_eq(st.disconnected_slow, 1);
+	ck_assert_uint_eq(st.requests, 3001); /* not the outbuf limit */
+	cl_close(&c);
+}
+END_TEST
+
 /* ---- the socket file ---- */
 
 START_TEST(test_socket_file)
@@ -1891,6 +1954,13 @@ static Suite *qmp_suite(void)
 	tcase_add_checked_fixture(tl, linger_setup, teardown);
 	tcase_set_timeout(tl, 60);
 	tcase_add_test(tl, test_half_closed_never_reads);
+	suite_add_tcase(s, tl);
+
+	tl = tcase_create("deadlines");
+	tcase_add_checked_fixture(tl, deadline_setup, teardown);
+	tcase_set_timeout(tl, 60);
+	tcase_add_test(tl, test_negotiation_deadline);
+	tcase_add_test(tl, test_stalled_reader);
 	suite_add_tcase(s, tl);
 
 #ifndef CHECK_QMP_NO_FAULT_PATH

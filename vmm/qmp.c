@@ -162,6 +162,8 @@ struct qmp_client {
 	bool rd_eof;		/* peer shut its writing side down */
 	bool closing;		/* flush what is queued, then close */
 	long linger_start;	/* ms, when closing with output still queued */
+	long connected;		/* ms, accept time (negotiation deadline) */
+	long out_progress;	/* ms, output last queued into empty or sent */
 	struct qmp_reader *rd;
 	char *out;
 	size_t out_off, out_len, out_cap;
@@ -208,6 +210,14 @@ static void stat_inc(struct qmp_server *s, uint64_t *field)
 	pthread_mutex_unlock(&s->st_lock);
 }
 
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + 1;	/* never 0 */
+}
+
 static void client_free(struct qmp_client *c)
 {
 	close(c->fd);
@@ -232,6 +242,8 @@ static int client_flush(struct qmp_client *c)
 			return -1;
 		}
 		c->out_off += n;
+		if (n)
+			c->out_progress = now_ms();
 	}
 	c->out_off = c->out_len = 0;
 	return 0;
@@ -270,8 +282,10 @@ static int client_queue(struct qmp_client *c, struct json_object *obj)
 		json_object_put(big);
 		return r;
 	}
-	if (c->out_off && c->out_off == c->out_len)
+	if (c->out_off == c->out_len) {
 		c->out_off = c->out_len = 0;
+		c->out_progress = now_ms();	/* the stall clock starts now */
+	}
 	need = c->out_len - c->out_off + len + 1;
 	if (need > s->cfg.max_outbuf) {
 		stat_inc(s, &s->st.disconnected_slow);
@@ -464,14 +478,6 @@ static void emit_wmark(struct qmp_server *s, unsigned int node,
 	json_object_put(ev);
 }
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + 1;	/* never 0 */
-}
-
 static long ms_since(const struct timespec *a, const struct timespec *b)
 {
 	return (b->tv_sec - a->tv_sec) * 1000 + (b->tv_nsec - a->tv_nsec) / 1000000;
@@ -549,6 +555,7 @@ static void accept_clients(struct qmp_server *s)
 			goto err_close;
 		c->fd = fd;
 		c->s = s;
+		c->connected = now_ms();
 		c->rd = qmp_reader_create(s->cfg.max_request);
 		if (!c->rd)
 			goto err_free;
@@ -605,6 +612,42 @@ static void remove_client(struct qmp_server *s, unsigned int i)
 	pthread_mutex_unlock(&s->st_lock);
 }
 
+/*
+ * A connection that never negotiates, or that stops reading with output
+ * queued, would hold one of the max_clients slots forever: the first gets
+ * an error reply and is closed after negotiate_ms, the second is dropped
+ * when none of its output left in stall_ms.
+ */
+static void check_deadlines(struct qmp_server *s)
+{
+	struct json_object *msg;
+	long now = now_ms();
+	unsigned int i;
+
+	for (i = 0; i < s->nr_clients; i++) {
+		struct qmp_client *c = s->clients[i];
+
+		if (c->out_len > c->out_off &&
+		    now - c->out_progress > (long)s->cfg.stall_ms) {
+			stat_inc(s, &s->st.disconnected_slow);
+			c->closing = true;
+			c->out_len = c->out_off = 0;
+			continue;
+		}
+		if (c->negotiated || c->closing ||
+		    now - c->connected <= (long)s->cfg.negotiate_ms)
+			continue;
+		msg = qmp_error_reply("GenericError",
+				      "no capabilities negotiation within %u ms, closing",
+				      s->cfg.negotiate_ms);
+		if (client_queue(c, msg))
+			c->out_len = c->out_off = 0;
+		json_object_put(msg);
+		client_flush(c);
+		c->closing = true;
+	}
+}
+
 static void *server_thread(void *arg)
 {
 	struct qmp_server *s = arg;
@@ -647,6 +690,7 @@ static void *server_thread(void *arg)
 			}
 		}
 		check_watermarks(s);
+		check_deadlines(s);
 		/* close finished clients (from the end: removal swaps) */
 		for (i = s->nr_clients; i-- > 0;) {
 			struct qmp_client *c = s->clients[i];
@@ -757,6 +801,10 @@ int qmp_server_start(const char *path, const struct qmp_backend *backend,
 		s->cfg.wmark_interval_ms = QMP_DEFAULT_WMARK_MS;
 	if (!s->cfg.linger_ms)
 		s->cfg.linger_ms = QMP_DEFAULT_LINGER_MS;
+	if (!s->cfg.negotiate_ms)
+		s->cfg.negotiate_ms = QMP_DEFAULT_NEGOTIATE_MS;
+	if (!s->cfg.stall_ms)
+		s->cfg.stall_ms = QMP_DEFAULT_STALL_MS;
 	s->lfd = s->evfd = -1;
 	pthread_mutex_init(&s->ev_lock, NULL);
 	pthread_mutex_init(&s->st_lock, NULL);

@@ -169,6 +169,8 @@ struct qmp_config {
 	size_t max_outbuf;		/* 1 MiB queued output per client */
 	unsigned int wmark_interval_ms;	/* 100: watermark sampling period */
 	unsigned int linger_ms;		/* 5000: a closing client's time to read its replies */
+	unsigned int negotiate_ms;	/* 10000: time to send qmp_capabilities */
+	unsigned int stall_ms;		/* 10000: queued output not read at all */
 };
 
 #define QMP_DEFAULT_MAX_CLIENTS		16
@@ -176,6 +178,8 @@ struct qmp_config {
 #define QMP_DEFAULT_MAX_OUTBUF		(1024 * 1024)
 #define QMP_DEFAULT_WMARK_MS		100
 #define QMP_DEFAULT_LINGER_MS		5000
+#define QMP_DEFAULT_NEGOTIATE_MS	10000
+#define QMP_DEFAULT_STALL_MS		10000
 
 /* What an OOM event reports (docs/protocol.md, event OOM) */
 struct qmp_oom {

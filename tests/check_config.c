@@ -712,6 +712,26 @@ START_TEST(ini_bad_ranges)
 		"[range 120M+16M]\nmode=bind\nnodes=0\n",
 		"t.ini:11: range 0x7800000+16M ends beyond guest RAM (128M)");
 	reset();
+	/* above 3 GiB RAM continues at 4 GiB: the hole is not RAM */
+	ck_ini_err("[machine]\nmemory=6G\nvcpus=1\n"
+		   "[range 3G+16M]\nmode=local\n",
+		   "t.ini:5: range 0xc0000000+16M is not inside guest RAM (6G: "
+		   "gpa 0-3G and 4G-7G, the hole 3G-4G is not RAM)");
+	reset();
+	ck_ini_err("[machine]\nmemory=6G\nvcpus=1\n"
+		   "[range 0xbf000000+32M]\nmode=local\n",
+		   "t.ini:5: range 0xbf000000+32M is not inside guest RAM (6G: "
+		   "gpa 0-3G and 4G-7G, the hole 3G-4G is not RAM)");
+	reset();
+	ck_assert_int_eq(ini("[machine]\nmemory=6G\nvcpus=1\n"
+			     "[range 0x1bf000000+16M]\nmode=local\n"),
+			 0);
+	reset();
+	ck_ini_err("[machine]\nmemory=6G\nvcpus=1\n"
+		   "[range 7G+4K]\nmode=local\n",
+		   "t.ini:5: range 0x1c0000000+4K is not inside guest RAM (6G: "
+		   "gpa 0-3G and 4G-7G, the hole 3G-4G is not RAM)");
+	reset();
 	ck_ini2_err("[range 2M-1M]\nmode=bind\nnodes=0\n",
 		    "t.ini:11: [range 2M-1M]: bad range '2M-1M': end is not "
 		    "above start");

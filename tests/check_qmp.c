@@ -595,6 +595,46 @@ END_TEST
 static void find_ctl(void);
 static int run_ctl(const char *args, char *out, size_t len);
 
+/* set-range-policy only inside guest RAM (8 MiB here), as the config */
+START_TEST(test_range_policy_bounds)
+{
+	struct json_object *r;
+	struct cl c;
+
+	cl_open(&c);
+	ck_assert_ptr_nonnull(strstr(
+		cl_error(&c,
+			 "{\"execute\": \"set-range-policy\", \"arguments\": "
+			 "{\"start\": 0, \"size\": 18446744073709547520, "
+			 "\"policy\": {\"mode\": \"bind\", \"nodes\": [1]}}}",
+			 "GenericError", &r),
+		"not inside guest RAM"));
+	json_object_put(r);
+	cl_error(&c,
+		 "{\"execute\": \"set-range-policy\", \"arguments\": "
+		 "{\"start\": 8388608, \"size\": 4096, "
+		 "\"policy\": {\"mode\": \"bind\", \"nodes\": [1]}}}",
+		 "GenericError", &r);
+	json_object_put(r);
+	cl_error(&c,
+		 "{\"execute\": \"set-range-policy\", \"arguments\": "
+		 "{\"start\": 8384512, \"size\": 8192, "
+		 "\"policy\": {\"mode\": \"bind\", \"nodes\": [1]}}}",
+		 "GenericError", &r);
+	json_object_put(r);
+	ck_assert_uint_eq(numa_get_range_policies(nv, NULL, 0), 0);
+	/* the last page is fine */
+	cl_exec(&c,
+		"{\"execute\": \"set-range-policy\", \"arguments\": "
+		"{\"start\": 8384512, \"size\": 4096, "
+		"\"policy\": {\"mode\": \"bind\", \"nodes\": [1]}}}",
+		&r);
+	json_object_put(r);
+	ck_assert_uint_eq(numa_get_range_policies(nv, NULL, 0), 1);
+	cl_close(&c);
+}
+END_TEST
+
 /* Alternate nodes page by page over [0, npages): one run per page */
 static void place_alternating(unsigned int npages)
 {
@@ -1931,6 +1971,7 @@ static Suite *qmp_suite(void)
 	tcase_add_test(tc, test_set_vcpu_policy_runtime);
 	tcase_add_test(tc, test_range_policy_and_placement);
 	tcase_add_test(tc, test_placement_truncated);
+	tcase_add_test(tc, test_range_policy_bounds);
 	tcase_add_test(tc, test_buddyinfo_zoneinfo);
 	tcase_add_test(tc, test_query_faults);
 	tcase_add_test(tc, test_events_oom_watermark);

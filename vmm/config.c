@@ -784,12 +784,19 @@ static int validate_policies(struct config *c, char *err, size_t len)
 				    what,
 				    config_fmt_size(b2, sizeof(b2),
 						    c->granule));
-		if (r->start >= c->ram_size ||
-		    r->len > c->ram_size - r->start)
-			return errmsg(err, len, "%s: %s ends beyond guest RAM "
-				    "(%s)", c->where.range[i], what,
-				    config_fmt_size(b2, sizeof(b2),
-						    c->ram_size));
+		if (!config_gpa_in_ram(c->ram_size, r->start, r->len)) {
+			if (c->ram_size <= GUEST_RAM_LOW_MAX)
+				return errmsg(err, len, "%s: %s ends beyond "
+					    "guest RAM (%s)", c->where.range[i],
+					    what, config_fmt_size(b2, sizeof(b2),
+							c->ram_size));
+			return errmsg(err, len, "%s: %s is not inside guest "
+				    "RAM (%s: gpa 0-3G and 4G-%s, the hole "
+				    "3G-4G is not RAM)", c->where.range[i], what,
+				    config_fmt_size(b2, sizeof(b2), c->ram_size),
+				    config_fmt_size(b1, sizeof(b1),
+						    c->ram_size + (1ULL << 30)));
+		}
 		ret = check_spec(&r->pol, c->topo.nr_nodes, mem,
 				 c->where.range[i], what, err, len);
 		if (ret)

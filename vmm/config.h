@@ -39,6 +39,7 @@
 #include "types.h"
 #include "numa/mempolicy.h"
 #include "numa/topology.h"
+#include "vmm/guest_ram.h"
 
 #define CONFIG_MAX_RANGES	32		/* range policies in a config */
 #define CONFIG_PATH_MAX		1024		/* guest image path, bytes + NUL */
@@ -272,5 +273,29 @@ const char *config_fmt_size(char *buf, size_t len, uint64_t bytes);
 /* Report a warning through c->warn (or to stderr). */
 void config_warn(const struct config *c, const char *fmt, ...)
 	__printf(2, 3);
+
+/*
+ * config_gpa_in_ram - does [start, start + len) lie inside guest RAM of
+ * @ram_size bytes laid out as vmm/guest_ram.h does (the first 3 GiB at
+ * gpa 0, the rest from 4 GiB), within one of the two parts?  False for
+ * len 0, an overflowing range, the hole or beyond the end.  Used by the
+ * config's range policies and by the control socket's set-range-policy.
+ */
+static inline bool config_gpa_in_ram(uint64_t ram_size, gpa_t start,
+				     uint64_t len)
+{
+	uint64_t low = ram_size < GUEST_RAM_LOW_MAX ? ram_size :
+						      GUEST_RAM_LOW_MAX;
+	uint64_t high = ram_size - low;
+
+	if (!len || start + len < start)
+		return false;
+	if (start < low)
+		return len <= low - start;
+	if (start < GUEST_RAM_HIGH_BASE)
+		return false;
+	start -= GUEST_RAM_HIGH_BASE;
+	return start < high && len <= high - start;
+}
 
 #endif /* NUMAVM_VMM_CONFIG_H */

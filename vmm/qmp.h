@@ -133,6 +133,7 @@ struct qmp_numa_backend {
 	struct qmp_backend be;		/* hand &nb->be to qmp_server_start() */
 	struct numa_vm *nv;
 	const struct qmp_fault_ops *fault;
+	uint64_t ram_size;		/* sum of the nodes' memory */
 };
 void qmp_numa_backend_init(struct qmp_numa_backend *nb, struct numa_vm *nv,
 			   const struct qmp_fault_ops *fault);

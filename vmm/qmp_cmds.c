@@ -20,6 +20,7 @@
 
 #include "mm/buddy.h"
 #include "numa/numa.h"
+#include "vmm/config.h"
 
 #define QMP_VERSION_MAJOR	0
 #define QMP_VERSION_MINOR	1
@@ -1060,7 +1061,18 @@ static int nb_set_range_policy(void *opaque, gpa_t start, gpa_t len,
 			       size_t errlen)
 {
 	struct qmp_numa_backend *nb = opaque;
-	int r = numa_set_range_policy(nb->nv, start, len, spec, err, errlen);
+	int r;
+
+	/* the same check as the config's range policies */
+	if (len && !config_gpa_in_ram(nb->ram_size, start, len)) {
+		snprintf(err, errlen,
+			 "range 0x%llx+0x%llx is not inside guest RAM "
+			 "(0x%llx bytes: gpa below 3 GiB, the rest from 4 GiB)",
+			 (unsigned long long)start, (unsigned long long)len,
+			 (unsigned long long)nb->ram_size);
+		return -EINVAL;
+	}
+	r = numa_set_range_policy(nb->nv, start, len, spec, err, errlen);
 
 	if (!r && nb->fault && nb->fault->policy_changed)
 		nb->fault->policy_changed(nb->fault->opaque);
@@ -1070,12 +1082,16 @@ static int nb_set_range_policy(void *opaque, gpa_t start, gpa_t len,
 void qmp_numa_backend_init(struct qmp_numa_backend *nb, struct numa_vm *nv,
 			   const struct qmp_fault_ops *fault)
 {
+	unsigned int n;
+
 	memset(nb, 0, sizeof(*nb));
 	nb->nv = nv;
 	nb->fault = fault;
 	nb->be.opaque = nb;
 	nb->be.nr_nodes = numa_nr_nodes(nv);
 	nb->be.nr_vcpus = numa_nr_vcpus(nv);
+	for (n = 0; n < numa_nr_nodes(nv); n++)
+		nb->ram_size += numa_get_topology(nv)->node_mem[n];
 	nb->be.numastat = nb_numastat;
 	nb->be.zones = nb_zones;
 	nb->be.vcpu = nb_vcpu;

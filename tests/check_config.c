@@ -1232,6 +1232,45 @@ START_TEST(argv_bad)
 }
 END_TEST
 
+/* A numatune binding without guest NUMA leaves RAM and vCPUs to -m/-smp */
+START_TEST(argv_overrides_xml_numatune)
+{
+	const char *p = tmpfile_with(
+		"<domain type='kvm'><name>x</name>"
+		"<memory unit='MiB'>64</memory><vcpu>1</vcpu>"
+		"<numatune><memory mode='preferred' nodeset='0'/></numatune>"
+		"</domain>\n",
+		".xml");
+	char path[64];
+
+	snprintf(path, sizeof(path), "%s", p);
+	ck_assert_msg(!argv_parse("--config", path, "-m", "512", "-smp", "2",
+				  NULL),
+		      "%s", err);
+	ck_assert_uint_eq(c->ram_size, 512ULL << 20);
+	ck_assert_uint_eq(c->nr_vcpus, 2);
+	ck_assert_uint_eq(c->topo.nr_nodes, 1);
+	ck_assert_uint_eq(c->topo.node_mem[0], 512ULL << 20);
+	ck_assert_uint_eq(c->node_cpus[0], 0x3);
+	ck_assert_uint_eq(c->topo.host_nodes[0], 0x1);
+	ck_assert_int_eq(c->host_mode[0], MPOL_PREFERRED);
+	/* the file alone */
+	reset();
+	ck_assert_int_eq(argv_parse("--config", path, NULL), 0);
+	ck_assert_uint_eq(c->topo.node_mem[0], 64ULL << 20);
+	ck_assert_uint_eq(c->topo.host_nodes[0], 0x1);
+	/* -numa replaces the topology, binding included */
+	reset();
+	ck_assert_int_eq(argv_parse("--config", path, "-m", "128", "-smp", "2",
+				    "-numa", "node,cpus=0,mem=64",
+				    "-numa", "node,cpus=1,mem=64", NULL),
+			 0);
+	ck_assert_uint_eq(c->topo.nr_nodes, 2);
+	ck_assert_uint_eq(c->topo.host_nodes[0], 0);
+	unlink(path);
+}
+END_TEST
+
 START_TEST(argv_overrides_file)
 {
 	const char *p = tmpfile_with("[machine]\nmemory=128M\nvcpus=2\n"
@@ -1552,6 +1591,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, argv_options);
 	tcase_add_test(tc, argv_bad);
 	tcase_add_test(tc, argv_overrides_file);
+	tcase_add_test(tc, argv_overrides_xml_numatune);
 	tcase_add_test(tc, qemu_numa);
 	tcase_add_test(tc, qemu_bad);
 	tcase_add_test(tc, shipped_configs);

@@ -476,15 +476,16 @@ static int xml_numatune(struct xml_state *s, xmlNode *tune)
 	if (mode == MPOL_PREFERRED && __builtin_popcountll(mask) != 1)
 		return xfail(s, n, "mode preferred takes exactly one host node");
 	if (!s->have_cells) {
-		char org[CONFIG_ORIGIN_LEN];
-
-		/* no guest NUMA: the one default node gets the binding */
-		xorigin(s, n, org);
-		if (config_declare_node(c, 0, org, msg, sizeof(msg)))
-			return xfail(s, n, "%s", msg);
-		c->topo.node_mem[0] = c->ram_size;
-		c->node_cpus[0] = c->nr_vcpus >= 64 ? ~0ULL :
-			(1ULL << (c->nr_vcpus ? c->nr_vcpus : 1)) - 1;
+		/*
+		 * No guest NUMA: the binding is for the implicit node 0 that
+		 * config_validate() creates from the final RAM size and vCPU
+		 * count (so -m and -smp still apply).  Declaring node 0 here
+		 * would freeze both.  -numa on the command line replaces it
+		 * with the rest of the topology.
+		 */
+		c->topo.host_nodes[0] = mask;
+		c->host_mode[0] = mode;
+		return 0;
 	}
 	for (i = 0; i < c->topo.nr_nodes; i++) {
 		if (s->memnode_set & (1U << i))

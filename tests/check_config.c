@@ -1550,6 +1550,21 @@ START_TEST(shipped_configs)
 		ck_assert_uint_eq(c->nr_ranges, ini_c->nr_ranges);
 		ck_assert_mem_eq(c->ranges, ini_c->ranges, sizeof(c->ranges));
 		ck_assert_int_eq(c->oom, ini_c->oom);
+		ck_assert_mem_eq(c->topo.host_nodes, ini_c->topo.host_nodes,
+				 sizeof(c->topo.host_nodes));
+		ck_assert_mem_eq(c->host_mode, ini_c->host_mode,
+				 sizeof(c->host_mode));
+		ck_assert_mem_eq(c->node_cpus, ini_c->node_cpus,
+				 sizeof(c->node_cpus));
+		ck_assert_mem_eq(&c->host_pol, &ini_c->host_pol,
+				 sizeof(c->host_pol));
+		ck_assert_str_eq(c->cmdline, ini_c->cmdline);
+		ck_assert_uint_eq(c->granule, ini_c->granule);
+		ck_assert_uint_eq(c->fault_around, ini_c->fault_around);
+		ck_assert_int_eq(c->prealloc, ini_c->prealloc);
+		ck_assert_int_eq(c->thp, ini_c->thp);
+		ck_assert_int_eq(c->placement, ini_c->placement);
+		ck_assert_str_eq(c->socket, ini_c->socket);
 	}
 	free(ini_c);
 }

@@ -466,6 +466,23 @@ START_TEST(ini_bad_reader)
 	long_line[sizeof(long_line) - 1] = '\0';
 	ck_ini_err(long_line, "t.ini:2: line is longer than 197 characters");
 	reset();
+	/* the boundary: 197 characters pass, with or without a newline */
+	long_line[10 + 197] = '\0';
+	ck_assert_msg(!ini(long_line), "%s", err);
+	ck_assert_uint_eq(strlen(c->image), 197 - 8);
+	reset();
+	long_line[10 + 197] = '\n';
+	long_line[10 + 198] = '\0';
+	ck_assert_msg(!ini(long_line), "%s", err);
+	reset();
+	long_line[10 + 197] = 'x';
+	long_line[10 + 198] = '\n';
+	long_line[10 + 199] = '\0';
+	ck_ini_err(long_line, "t.ini:2: line is longer than 197 characters");
+	reset();
+	long_line[10 + 198] = '\0';
+	ck_ini_err(long_line, "t.ini:2: line is longer than 197 characters");
+	reset();
 	ck_assert_int_eq(config_parse_ini(c, "t.ini", nul, sizeof(nul) - 1, err,
 					  sizeof(err)),
 			 -EINVAL);

@@ -117,7 +117,8 @@ static char *ini_read_line(char *str, int num, void *stream)
 		ini_fail(s, "NUL byte in the file");
 		return NULL;
 	}
-	if (num < 3 || n > (size_t)num - 3) {
+	/* up to num - 3 characters, plus the newline and the NUL */
+	if (num < 3 || n - (nl ? 1 : 0) > (size_t)num - 3) {
 		ini_fail(s, "line is longer than %d characters", num - 3);
 		return NULL;
 	}

@@ -1401,6 +1401,77 @@ START_TEST(qemu_numa)
 }
 END_TEST
 
+/* What QEMU accepts: derived -smp topology, fractional sizes, memoryless
+ * nodes, memory-backend keys numavm has no use for */
+START_TEST(qemu_compat)
+{
+	static const struct {
+		const char *smp;
+		unsigned int cpus;
+	} smp[] = {
+		{ "8,sockets=2", 8 },	 /* cores = 4 */
+		{ "8,cores=2", 8 },	 /* sockets = 4 */
+		{ "6,threads=2", 6 },	 /* cores = 3 */
+		{ "sockets=2,cores=2,threads=2", 8 },
+		{ "maxcpus=4", 4 },
+		{ "4,maxcpus=4,sockets=1,dies=2", 4 },
+		{ "cpus=2,sockets=2,cores=1,threads=1", 2 },
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(smp); i++) {
+		reset();
+		ck_assert_msg(!argv_parse("-smp", smp[i].smp, NULL), "%s: %s",
+			      smp[i].smp, err);
+		ck_assert_uint_eq(c->nr_vcpus, smp[i].cpus);
+	}
+	reset();
+	ck_assert_msg(!argv_parse("-m", "1.5G", NULL), "%s", err);
+	ck_assert_uint_eq(c->ram_size, 3ULL << 29);
+	reset();
+	ck_assert_msg(!argv_parse("-m", "96.5", NULL), "%s", err);
+	ck_assert_uint_eq(c->ram_size, 193ULL << 19);
+	reset();
+	ck_assert_msg(!argv_parse("-m", "size=0.25G", "-numa",
+				  "node,cpus=0,mem=0.125G", "-numa",
+				  "node,mem=128M",
+				  NULL),
+		      "%s", err);
+	ck_assert_uint_eq(c->ram_size, 256ULL << 20);
+	ck_assert_uint_eq(c->topo.node_mem[0], 128ULL << 20);
+	/* a memoryless node: no mem= */
+	reset();
+	ck_assert_msg(!argv_parse("-m", "64", "-smp", "2", "-numa",
+				  "node,nodeid=0,cpus=0,mem=64", "-numa",
+				  "node,nodeid=1,cpus=1", NULL),
+		      "%s", err);
+	ck_assert_uint_eq(c->topo.nr_nodes, 2);
+	ck_assert_uint_eq(c->topo.node_mem[0], 64ULL << 20);
+	ck_assert_uint_eq(c->topo.node_mem[1], 0);
+	ck_assert_uint_eq(c->node_cpus[1], 0x2);
+	/* ... also next to memdev= nodes */
+	reset();
+	ck_assert_msg(!argv_parse("-m", "64", "-object",
+				  "memory-backend-ram,id=m,size=64M", "-numa",
+				  "node,cpus=0,memdev=m", "-numa", "node", NULL),
+		      "%s", err);
+	ck_assert_uint_eq(c->topo.nr_nodes, 2);
+	ck_assert_uint_eq(c->topo.node_mem[1], 0);
+	/* backend keys without meaning here: accepted, each warned about */
+	reset();
+	ck_assert_msg(!argv_parse("-m", "64", "-object",
+				  "memory-backend-memfd,id=m,size=64M,share=on,"
+				  "merge=off,dump=off,prealloc-threads=4",
+				  "-numa", "node,cpus=0,memdev=m", NULL),
+		      "%s", err);
+	ck_assert_uint_eq(nr_warnings, 4);
+	ck_assert_ptr_nonnull(strstr(warnings, ": share=on is ignored\n"));
+	ck_assert_ptr_nonnull(strstr(warnings, ": merge=off is ignored\n"));
+	ck_assert_ptr_nonnull(strstr(warnings, ": dump=off is ignored\n"));
+	ck_assert_ptr_nonnull(strstr(warnings, ": prealloc-threads is ignored\n"));
+}
+END_TEST
+
 START_TEST(qemu_bad)
 {
 	ck_argv_err("command line: -m '64,maxmem=1G': maxmem: memory hotplug "
@@ -1409,13 +1480,32 @@ START_TEST(qemu_bad)
 	reset();
 	ck_argv_err("command line: -m '0': size must not be 0", "-m", "0");
 	reset();
-	ck_argv_err("command line: -smp '2,maxcpus=4': maxcpus=4 differs from "
+	ck_argv_err("command line: -smp '2,maxcpus=4': maxcpus=4 above "
 		    "cpus=2: CPU hotplug is not supported",
 		    "-smp", "2,maxcpus=4");
 	reset();
-	ck_argv_err("command line: -smp '4,sockets=3': the topology has 3 CPUs "
-		    "but cpus=4: CPU hotplug is not supported",
+	/* QEMU: cores = 4 / 3 = 1, and 3 * 1 != 4 */
+	ck_argv_err("command line: -smp '4,sockets=3': the topology (sockets 3 "
+		    "* dies 1 * clusters 1 * cores 1 * threads 1) has 3 CPUs, "
+		    "not maxcpus 4",
 		    "-smp", "4,sockets=3");
+	reset();
+	ck_argv_err("command line: -smp '8,sockets=2,cores=4,threads=2': the "
+		    "topology (sockets 2 * dies 1 * clusters 1 * cores 4 * "
+		    "threads 2) has 16 CPUs, not maxcpus 8",
+		    "-smp", "8,sockets=2,cores=4,threads=2");
+	reset();
+	ck_argv_err("command line: -smp '4,maxcpus=2': maxcpus=2 is below "
+		    "cpus=4",
+		    "-smp", "4,maxcpus=2");
+	reset();
+	ck_argv_err("command line: -m '1.5B': bad size '1.5B': a fraction of "
+		    "a byte",
+		    "-m", "1.5B");
+	reset();
+	ck_argv_err("command line: -object 'memory-backend-ram,id=m,size=64M,"
+		    "share=maybe': share 'maybe' must be on or off",
+		    "-object", "memory-backend-ram,id=m,size=64M,share=maybe");
 	reset();
 	ck_argv_err("command line: -smp '65': 65 vCPUs: at most 64", "-smp",
 		    "65");
@@ -1423,10 +1513,6 @@ START_TEST(qemu_bad)
 	ck_argv_err("command line: -numa 'cpu,node-id=0': 'cpu' is not "
 		    "supported (node, dist)",
 		    "-numa", "cpu,node-id=0");
-	reset();
-	ck_argv_err("command line: -numa 'node,nodeid=0': mem= or memdev= is "
-		    "required",
-		    "-numa", "node,nodeid=0");
 	reset();
 	ck_argv_err("command line: -numa 'node,mem=64,memdev=m': mem= and "
 		    "memdev= exclude each other",
@@ -1490,9 +1576,10 @@ START_TEST(qemu_bad)
 		    "-object", "memory-backend-file,id=m,size=1M");
 	reset();
 	ck_argv_err("command line: -object 'memory-backend-ram,id=m,size=1M,"
-		    "merge=on': unknown key 'merge' (id, size, policy, "
-		    "host-nodes, prealloc)",
-		    "-object", "memory-backend-ram,id=m,size=1M,merge=on");
+		    "reserve=on': unknown key 'reserve' (id, size, policy, "
+		    "host-nodes, prealloc, share, merge, dump, "
+		    "prealloc-threads)",
+		    "-object", "memory-backend-ram,id=m,size=1M,reserve=on");
 	reset();
 	ck_argv_err("command line: -object 'memory-backend-ram,size=1M': id= "
 		    "is required",
@@ -1626,6 +1713,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, argv_overrides_xml_numatune);
 	tcase_add_test(tc, qemu_numa);
 	tcase_add_test(tc, qemu_bad);
+	tcase_add_test(tc, qemu_compat);
 	tcase_add_test(tc, shipped_configs);
 	suite_add_tcase(s, tc);
 	return s;

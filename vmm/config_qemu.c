@@ -19,6 +19,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "errmsg.h"
+
 #define QEMU_MAX_BACKENDS	NUMA_MAX_NODES
 #define QEMU_MAX_DISTS		(NUMA_MAX_NODES * NUMA_MAX_NODES)
 #define QEMU_MAX_KEYS		32
@@ -121,6 +123,52 @@ static int parse_onoff(const char *s, bool *out)
 	return config_parse_bool(s, out, msg, sizeof(msg));
 }
 
+/*
+ * A size as QEMU's qemu_strtosz() reads it: config_parse_size() (@unit
+ * without a suffix), plus a decimal fraction ("1.5G", "0.5" in @unit),
+ * truncated to whole bytes; a fraction of a byte is refused, as QEMU does.
+ */
+static int qemu_size(const char *v, uint64_t unit, uint64_t *out, char *msg,
+		     size_t len)
+{
+	char ip[32], one[16];
+	const char *dot = strchr(v, '.'), *p;
+	unsigned __int128 frac = 0, scale = 1, b;
+	uint64_t whole, mul;
+	int ret;
+
+	if (!dot)
+		return config_parse_size(v, unit, out, msg, len);
+	for (p = dot + 1; *p >= '0' && *p <= '9'; p++) {
+		if (p - dot > 18)
+			return errmsg(msg, len, "bad size '%s': too many "
+				      "decimals", v);
+		frac = frac * 10 + (unsigned int)(*p - '0');
+		scale *= 10;
+	}
+	if ((size_t)(dot - v) >= sizeof(ip) || strlen(p) >= sizeof(one) - 1 ||
+	    (dot == v && p == dot + 1))
+		return errmsg(msg, len, "bad size '%s'", v);
+	/* the whole part and the multiplier, both with the suffix */
+	snprintf(ip, sizeof(ip), "%.*s%s", (int)(dot - v), v, p);
+	snprintf(one, sizeof(one), "1%s", p);
+	if (dot == v)
+		snprintf(ip, sizeof(ip), "0%s", p);
+	ret = config_parse_size(ip, unit, &whole, msg, len);
+	if (!ret)
+		ret = config_parse_size(one, unit, &mul, msg, len);
+	if (ret)
+		return ret;
+	if (mul == 1 && frac)
+		return errmsg(msg, len, "bad size '%s': a fraction of a byte",
+			      v);
+	b = (unsigned __int128)whole + (unsigned __int128)mul * frac / scale;
+	if (b > UINT64_MAX)
+		return errmsg(msg, len, "size '%s' is too large", v);
+	*out = (uint64_t)b;
+	return 0;
+}
+
 static int qemu_m(struct config *c, const char *arg, struct qemu_opts *o,
 		  char *err, size_t len)
 {
@@ -138,12 +186,17 @@ static int qemu_m(struct config *c, const char *arg, struct qemu_opts *o,
 			return qfail(err, len, "-m", arg, "expected key=value, "
 				     "not '%s'", k);
 		if (!strcmp(k, "size")) {
-			if (config_parse_size(v, 1ULL << 20, &c->ram_size, msg,
-					      sizeof(msg)))
+			if (qemu_size(v, 1ULL << 20, &c->ram_size, msg,
+				      sizeof(msg)))
 				return qfail(err, len, "-m", arg, "%s", msg);
 			if (!c->ram_size)
 				return qfail(err, len, "-m", arg,
 					     "size must not be 0");
+			/* QEMU rounds the RAM size up to 8 KiB */
+			if (c->ram_size > UINT64_MAX - 8191)
+				return qfail(err, len, "-m", arg,
+					     "size is too large");
+			c->ram_size = (c->ram_size + 8191) & ~8191ULL;
 		} else if (!strcmp(k, "slots") || !strcmp(k, "maxmem")) {
 			return qfail(err, len, "-m", arg, "%s: memory hotplug "
 				     "is not supported", k);
@@ -157,62 +210,103 @@ static int qemu_m(struct config *c, const char *arg, struct qemu_opts *o,
 	return 0;
 }
 
+/*
+ * -smp as QEMU's machine_parse_smp_config() (QEMU 6.2 and later, which
+ * prefer cores over sockets): omitted sockets, cores or threads are
+ * derived from cpus (or maxcpus), then sockets * dies * clusters * cores *
+ * threads must equal maxcpus.  maxcpus above cpus is CPU hotplug, which
+ * numavm does not do.
+ */
 static int qemu_smp(struct config *c, const char *arg, struct qemu_opts *o,
 		    char *err, size_t len)
 {
-	static const char *const topo[] = { "sockets", "dies", "clusters",
-					    "cores", "threads" };
+	static const char *const keys[] = { "cpus", "maxcpus", "sockets",
+					    "dies", "clusters", "cores",
+					    "threads" };
+	enum { CPUS, MAXCPUS, SOCKETS, DIES, CLUSTERS, CORES, THREADS };
 	char msg[CONFIG_ERR_LEN];
-	uint32_t cpus = 0, maxcpus = 0, u;
-	uint64_t product = 1;
-	bool has_topo = false;
-	unsigned int i, t;
+	uint64_t v[ARRAY_SIZE(keys)] = { 0 }, total, below;
+	uint32_t u;
+	unsigned int i, k;
 
 	for (i = 0; i < o->nr; i++) {
-		const char *k = o->key[i], *v = o->val[i];
+		const char *key = o->key[i], *val = o->val[i];
 
-		if (i == 0 && !v) {
-			v = k;
-			k = "cpus";
+		if (i == 0 && !val) {
+			val = key;
+			key = "cpus";
 		}
-		if (!v)
+		if (!val)
 			return qfail(err, len, "-smp", arg, "expected "
-				     "key=value, not '%s'", k);
-		if (config_parse_u32(v, 1, 1024, &u, msg, sizeof(msg)))
-			return qfail(err, len, "-smp", arg, "%s: %s", k, msg);
-		if (!strcmp(k, "cpus")) {
-			cpus = u;
-			continue;
-		}
-		if (!strcmp(k, "maxcpus")) {
-			maxcpus = u;
-			continue;
-		}
-		for (t = 0; t < ARRAY_SIZE(topo); t++)
-			if (!strcmp(k, topo[t]))
+				     "key=value, not '%s'", key);
+		for (k = 0; k < ARRAY_SIZE(keys); k++)
+			if (!strcmp(key, keys[k]))
 				break;
-		if (t == ARRAY_SIZE(topo))
+		if (k == ARRAY_SIZE(keys))
 			return qfail(err, len, "-smp", arg, "unknown key '%s' "
 				     "(cpus, maxcpus, sockets, dies, clusters, "
-				     "cores, threads)", k);
-		product *= u;
-		has_topo = true;
+				     "cores, threads)", key);
+		if (config_parse_u32(val, 1, 1024, &u, msg, sizeof(msg)))
+			return qfail(err, len, "-smp", arg, "%s: %s", key, msg);
+		v[k] = u;
 	}
-	if (!cpus)
-		cpus = maxcpus ? maxcpus :
-				 (uint32_t)(product > 1024 ? 1025 : product);
-	if (has_topo && product != cpus)
-		return qfail(err, len, "-smp", arg, "the topology has %llu "
-			     "CPUs but cpus=%u: CPU hotplug is not supported",
-			     (unsigned long long)product, cpus);
-	if (maxcpus && maxcpus != cpus)
-		return qfail(err, len, "-smp", arg, "maxcpus=%u differs from "
-			     "cpus=%u: CPU hotplug is not supported", maxcpus,
-			     cpus);
-	if (cpus > NUMA_MAX_VCPUS)
-		return qfail(err, len, "-smp", arg, "%u vCPUs: at most %d",
-			     cpus, NUMA_MAX_VCPUS);
-	c->nr_vcpus = cpus;
+	if (!v[DIES])
+		v[DIES] = 1;
+	if (!v[CLUSTERS])
+		v[CLUSTERS] = 1;
+	if (!v[CPUS] && !v[MAXCPUS]) {
+		for (k = SOCKETS; k <= THREADS; k++)
+			if (!v[k])
+				v[k] = 1;
+	} else {
+		uint64_t max = v[MAXCPUS] ? v[MAXCPUS] : v[CPUS];
+
+		v[MAXCPUS] = max;
+
+		below = v[DIES] * v[CLUSTERS];
+		if (!v[CORES]) {
+			if (!v[SOCKETS])
+				v[SOCKETS] = 1;
+			if (!v[THREADS])
+				v[THREADS] = 1;
+			v[CORES] = max / (v[SOCKETS] * below * v[THREADS]);
+		} else if (!v[SOCKETS]) {
+			if (!v[THREADS])
+				v[THREADS] = 1;
+			v[SOCKETS] = max / (below * v[CORES] * v[THREADS]);
+		}
+		if (!v[THREADS])
+			v[THREADS] = max / (v[SOCKETS] * below * v[CORES]);
+	}
+	total = v[SOCKETS] * v[DIES] * v[CLUSTERS] * v[CORES] * v[THREADS];
+	if (!v[MAXCPUS])
+		v[MAXCPUS] = total;
+	if (!v[CPUS])
+		v[CPUS] = v[MAXCPUS];
+	if (total != v[MAXCPUS])
+		return qfail(err, len, "-smp", arg, "the topology (sockets "
+			     "%llu * dies %llu * clusters %llu * cores %llu * "
+			     "threads %llu) has %llu CPUs, not maxcpus %llu",
+			     (unsigned long long)v[SOCKETS],
+			     (unsigned long long)v[DIES],
+			     (unsigned long long)v[CLUSTERS],
+			     (unsigned long long)v[CORES],
+			     (unsigned long long)v[THREADS],
+			     (unsigned long long)total,
+			     (unsigned long long)v[MAXCPUS]);
+	if (v[MAXCPUS] < v[CPUS])
+		return qfail(err, len, "-smp", arg, "maxcpus=%llu is below "
+			     "cpus=%llu", (unsigned long long)v[MAXCPUS],
+			     (unsigned long long)v[CPUS]);
+	if (v[MAXCPUS] > v[CPUS])
+		return qfail(err, len, "-smp", arg, "maxcpus=%llu above "
+			     "cpus=%llu: CPU hotplug is not supported",
+			     (unsigned long long)v[MAXCPUS],
+			     (unsigned long long)v[CPUS]);
+	if (v[CPUS] > NUMA_MAX_VCPUS)
+		return qfail(err, len, "-smp", arg, "%llu vCPUs: at most %d",
+			     (unsigned long long)v[CPUS], NUMA_MAX_VCPUS);
+	c->nr_vcpus = (unsigned int)v[CPUS];
 	snprintf(c->where.vcpus, CONFIG_ORIGIN_LEN,
 		 "command line: -smp %.64s", arg);
 	return 0;
@@ -253,8 +347,8 @@ static int qemu_node(struct config_qemu *q, const char *arg,
 			if (n.has_mem)
 				return qfail(err, len, "-numa", arg,
 					     "mem= given twice");
-			if (config_parse_size(v, 1ULL << 20, &n.mem, msg,
-					      sizeof(msg)))
+			if (qemu_size(v, 1ULL << 20, &n.mem, msg,
+				      sizeof(msg)))
 				return qfail(err, len, "-numa", arg, "mem: %s",
 					     msg);
 			n.has_mem = true;
@@ -277,9 +371,6 @@ static int qemu_node(struct config_qemu *q, const char *arg,
 	if (n.has_mem && n.memdev[0])
 		return qfail(err, len, "-numa", arg, "mem= and memdev= exclude "
 			     "each other");
-	if (!n.has_mem && !n.memdev[0])
-		return qfail(err, len, "-numa", arg, "mem= or memdev= is "
-			     "required");
 	snprintf(n.origin, sizeof(n.origin), "command line: -numa %.80s",
 		 arg);
 	q->nodes[id] = n;
@@ -339,8 +430,9 @@ static int qemu_dist(struct config_qemu *q, const char *arg,
 	return 0;
 }
 
-static int qemu_object(struct config_qemu *q, const char *arg,
-		       struct qemu_opts *o, char *err, size_t len)
+static int qemu_object(struct config_qemu *q, struct config *c,
+		       const char *arg, struct qemu_opts *o, char *err,
+		       size_t len)
 {
 	char msg[CONFIG_ERR_LEN];
 	struct qemu_backend b;
@@ -370,7 +462,7 @@ static int qemu_object(struct config_qemu *q, const char *arg,
 					     "bad id '%s'", v);
 			snprintf(b.id, sizeof(b.id), "%s", v);
 		} else if (!strcmp(k, "size")) {
-			if (config_parse_size(v, 1, &b.size, msg, sizeof(msg)))
+			if (qemu_size(v, 1, &b.size, msg, sizeof(msg)))
 				return qfail(err, len, "-object", arg,
 					     "size: %s", msg);
 			has_size = true;
@@ -404,9 +496,26 @@ static int qemu_object(struct config_qemu *q, const char *arg,
 					     "prealloc '%s' must be on or off",
 					     v);
 			q->prealloc |= pre;
+		} else if (!strcmp(k, "share") || !strcmp(k, "merge") ||
+			   !strcmp(k, "dump")) {
+			/* sharing, KSM, core dumps: nothing numavm does */
+			if (parse_onoff(v, &pre))
+				return qfail(err, len, "-object", arg,
+					     "%s '%s' must be on or off", k, v);
+			config_warn(c, "command line: -object %.80s: %s=%s is "
+				    "ignored", arg, k, v);
+		} else if (!strcmp(k, "prealloc-threads")) {
+			uint32_t nt;
+
+			if (config_parse_u32(v, 1, 4096, &nt, msg, sizeof(msg)))
+				return qfail(err, len, "-object", arg,
+					     "prealloc-threads: %s", msg);
+			config_warn(c, "command line: -object %.80s: "
+				    "prealloc-threads is ignored", arg);
 		} else {
 			return qfail(err, len, "-object", arg, "unknown key '%s' "
-				     "(id, size, policy, host-nodes, prealloc)",
+				     "(id, size, policy, host-nodes, prealloc, "
+				     "share, merge, dump, prealloc-threads)",
 				     k);
 		}
 	}
@@ -477,7 +586,7 @@ int config_parse_qemu(struct config_qemu *q, struct config *c,
 			ret = qfail(err, len, opt, arg, "'%s' is not supported "
 				    "(node, dist)", o->key[0]);
 	} else if (!strcmp(opt, "-object")) {
-		ret = qemu_object(q, arg, o, err, len);
+		ret = qemu_object(q, c, arg, o, err, len);
 	} else {
 		ret = qfail(err, len, opt, arg, "unknown option");
 	}
@@ -513,6 +622,8 @@ static int qemu_nodes(struct config_qemu *q, struct config *c, char *err,
 			return -EINVAL;
 		}
 		c->node_cpus[i] = n->cpus;
+		if (!n->has_mem && !n->memdev[0])
+			continue;	/* memoryless, as QEMU allows */
 		if (n->has_mem) {
 			c->topo.node_mem[i] = n->mem;
 			nr_mem++;

@@ -70,6 +70,8 @@ static unsigned long node_free(struct tvm *vm, unsigned int n)
  */
 /* Set by a test before tvm_create: extra pool flags (POOL_PREALLOC) */
 static unsigned int t_pool_extra;
+/* Set by a test before tvm_create: ops over vm->nv instead of numa's */
+static const struct fault_alloc_ops *t_ops;
 
 static unsigned int pool_flags(const struct fault_opts *o)
 {
@@ -125,8 +127,9 @@ static struct tvm *tvm_create(unsigned int nr_nodes, unsigned int nr_vcpus,
 	opts->cb_arg = vm;
 	/* a few thousand VMAs at most here: leave the host's sysctl alone */
 	opts->no_map_count = true;
-	vm->ctx = fault_ctx_create(&fault_numa_ops, vm->nv, vm->pools, nr_nodes,
-				   vm->guest, vm->size, opts, err, sizeof(err));
+	vm->ctx = fault_ctx_create(t_ops ? t_ops : &fault_numa_ops, vm->nv,
+				   vm->pools, nr_nodes, vm->guest, vm->size,
+				   opts, err, sizeof(err));
 	ck_assert_msg(vm->ctx != NULL, "fault_ctx_create: %s", err);
 	ck_assert_int_eq(fault_start(vm->ctx), 0);
 	return vm;
@@ -556,7 +559,14 @@ START_TEST(test_bind_oom_stop)
 	toucher_start(&t, vm, 0, 0, 400, 0); /* node 1 has 256 pages */
 	toucher_go(&t);
 	ck_assert_msg(wait_oom(vm, 1), "no OOM report: hang?");
-	ck_assert(!t.done); /* parked, not running */
+	/*
+	 * The VM stops, but no thread is left inside a fault (a vCPU thread
+	 * in a hypercall, the loader): the failed fault and every later one
+	 * read zeros, without a frame, and the OOM is reported once.
+	 */
+	ck_assert_msg(toucher_join(&t, TWAIT_S),
+		      "the thread stays blocked in its fault after the stop");
+	ck_assert_uint_eq(vm->nr_oom, 1);
 	ck_assert_int_eq(vm->last_oom.vcpu, 0);
 	ck_assert(!vm->last_oom.fatal);
 	ck_assert_int_eq(vm->last_oom.err, -ENOMEM);
@@ -575,22 +585,20 @@ START_TEST(test_bind_oom_stop)
 		placed++;
 	}
 	ck_assert_uint_gt(placed, 200);
+	ck_assert_uint_lt(placed, 400);
 	ck_assert_int_eq(fault_get_node(vm->ctx, vm->last_oom.gpa, NULL),
 			 -ENOENT);
 	ck_assert_int_eq(fault_get_stats(vm->ctx, 0, &st), 0);
 	ck_assert_uint_eq(st.oom, 1);
 	ck_assert_uint_eq(st.parked, 0);
+	ck_assert_uint_eq(st.granules, placed);
 	ck_assert_uint_eq(node_free(vm, 0), vm->free0[0]); /* untouched */
 	assert_node_accounting(vm, PAGE_SHIFT, true);
-	/* The "VM stop": unregistering releases the parked thread */
-	fault_ctx_destroy(vm->ctx);
-	ck_assert(toucher_join(&t, TWAIT_S));
-	vm->ctx = NULL;
-	munmap(vm->map, vm->size + 2 * MiB);
-	numa_vm_destroy(vm->nv);
-	pool_destroy(&vm->pools[0]);
-	pool_destroy(&vm->pools[1]);
-	free(vm);
+	/* later touches are not reported again either */
+	touch(vm, 0, 4 * MiB, 8, 0);
+	ck_assert_uint_eq(vm->nr_oom, 1);
+	ck_assert_int_eq(fault_get_node(vm->ctx, 4 * MiB, NULL), -ENOENT);
+	tvm_destroy(vm);
 }
 END_TEST
 
@@ -654,6 +662,69 @@ START_TEST(test_oom_wait_free_range)
 		fault_get_node(vm->ctx, 4 * MiB + 99 * PAGE_SIZE, NULL), 0);
 	assert_node_accounting(vm, PAGE_SHIFT, false);
 	ck_assert_uint_eq(numastat_allocs(vm, 0), 300); /* 200 freed + 100 */
+	tvm_destroy(vm);
+}
+END_TEST
+
+/* numa's ops, except that guest RAM from 8 MiB on cannot be placed */
+static int eio_alloc(void *priv, int vcpu, gpa_t gpa, unsigned int order,
+		     struct fault_frame *out)
+{
+	if (gpa >= 8 * MiB)
+		return -EIO;
+	return fault_numa_ops.alloc(priv, vcpu, gpa, order, out);
+}
+
+static int eio_free(void *priv, int vcpu, const struct fault_frame *f,
+		    unsigned int order)
+{
+	return fault_numa_ops.free(priv, vcpu, f, order);
+}
+
+static const struct fault_alloc_ops eio_ops = {
+	.alloc = eio_alloc,
+	.free = eio_free,
+};
+
+START_TEST(test_fatal_releases_all)
+{
+	/*
+	 * oom=wait: vCPU 0 is parked on its full node when vCPU 1 hits a
+	 * placement failure.  The VM stops: both threads get out of their
+	 * faults (zeros, no frame), the failure is reported once, and the
+	 * parked fault is dropped, not retried.
+	 */
+	static const unsigned int mib[2] = { 8, 1 };
+	struct fault_opts o = { .handler_cpu = { -1 }, .oom = FAULT_OOM_WAIT };
+	struct toucher t0, t1;
+	struct tvm *vm;
+
+	t_ops = &eio_ops;
+	vm = tvm_create(2, 2, mib, 16, &o);
+	t_ops = NULL;
+	set_vcpu_policy(vm, 0, MPOL_BIND, 1U << 1, NULL);
+	toucher_start(&t0, vm, 0, 0, 400, 0); /* node 1 has 256 pages */
+	toucher_go(&t0);
+	ck_assert(wait_oom(vm, 1));
+	ck_assert_uint_eq(fault_nr_parked(vm->ctx), 1);
+	ck_assert(!vm->last_oom.fatal);
+
+	toucher_start(&t1, vm, 1, 8 * MiB, 4, 0);
+	toucher_go(&t1);
+	ck_assert(wait_oom(vm, 2));
+	ck_assert(vm->last_oom.fatal);
+	ck_assert_int_eq(vm->last_oom.vcpu, 1);
+	ck_assert_int_eq(vm->last_oom.err, -EIO);
+	ck_assert_msg(toucher_join(&t1, TWAIT_S),
+		      "the failing thread stays blocked");
+	ck_assert_msg(toucher_join(&t0, TWAIT_S),
+		      "the parked thread stays blocked");
+	ck_assert_uint_eq(fault_nr_parked(vm->ctx), 0);
+	ck_assert_uint_eq(vm->nr_oom, 2);
+	ck_assert_int_eq(fault_get_node(vm->ctx, 8 * MiB, NULL), -ENOENT);
+	ck_assert_int_eq(fault_get_node(vm->ctx, 399 * PAGE_SIZE, NULL),
+			 -ENOENT);
+	assert_node_accounting(vm, PAGE_SHIFT, true);
 	tvm_destroy(vm);
 }
 END_TEST
@@ -1062,8 +1133,9 @@ START_TEST(test_free_range_concurrent_access)
 			0);
 	}
 	/* a few hundred frees, and until both have gone round a few times */
-	for (i = 0; i < 500 || ((p[0].rounds < 3 || p[1].rounds < 3) &&
-				i < 1000000); i++) {
+	for (i = 0;
+	     i < 500 || ((p[0].rounds < 3 || p[1].rounds < 3) && i < 1000000);
+	     i++) {
 		freed = fault_free_range(vm->ctx, 0, off, len);
 		ck_assert_msg(freed >= 0, "free-range %u: %ld", i, freed);
 	}
@@ -1182,6 +1254,7 @@ static Suite *fault_suite(void)
 	tcase_add_test(tc, test_bind_oom_stop);
 	tcase_add_loop_test(tc, test_bind_oom_wait, 0, 2); /* MAP, MOVE */
 	tcase_add_test(tc, test_oom_wait_free_range);
+	tcase_add_test(tc, test_fatal_releases_all);
 	tcase_add_loop_test(tc, test_free_range_4k, 0, 3); /* +prealloc */
 	tcase_add_loop_test(tc, test_free_range_2m, 0, 3);
 	tcase_add_loop_test(tc, test_concurrent_same_pages, 0,

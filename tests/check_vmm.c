@@ -1875,6 +1875,16 @@ static void wait_for(bool (*cond)(struct vm *vm), struct vm *vm)
 	ck_assert(cond(vm));
 }
 
+/* Join @t within 20 s (ASan on a shared machine), else fail with @why */
+static void join_or_fail(pthread_t t, const char *why)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 20;
+	ck_assert_msg(pthread_timedjoin_np(t, NULL, &ts) == 0, "%s", why);
+}
+
 static bool is_stopping(struct vm *vm)
 {
 	return vm_stopping(vm);
@@ -1897,17 +1907,67 @@ START_TEST(test_vm_oom_stop)
 	t = start_as_vcpu(&a);
 	wait_for(is_stopping, &tvm);
 	ck_assert_int_eq(tvm.exit_status, VM_EXIT_OOM);
+	/*
+	 * The vCPU thread faulted inside numavm (a hypercall's access, not
+	 * KVM_RUN, so the stop's kick cannot get it out): it must still get
+	 * out of its fault by itself, as vm_run joins vCPU threads before
+	 * anything unregisters guest RAM.
+	 */
+	join_or_fail(t, "the vCPU thread stays blocked in its fault");
 	ck_assert_int_eq(fault_get_stats(tvm.fault, 0, &st), 0);
 	ck_assert_uint_eq(st.oom, 1);
 	ck_assert_uint_ge(st.node_granules[0], 2 * MiB / PAGE_SIZE);
 	ck_assert_uint_eq(st.node_granules[1], 0);
 	ck_assert_int_eq(guest_ram_read(&tvm.ram, MD, &b, 1), 0);
 	ck_assert_uint_eq(b, 1);
-	/* the parked vCPU is released by the teardown of the fault path */
-	fault_ctx_destroy(tvm.fault);
-	tvm.fault = NULL;
-	tvm.fault_started = false;
-	pthread_join(t, NULL);
+	vm_destroy(&tvm);
+}
+END_TEST
+
+struct load_job {
+	struct vm *vm;
+	const char *path;
+	int ret;
+};
+
+static void *load_thread(void *arg)
+{
+	struct load_job *j = arg;
+
+	j->ret = vm_load(j->vm, j->path, NULL);
+	return NULL;
+}
+
+/*
+ * The loader (the host context, on numavm's main thread) runs out of
+ * memory: the [host] policy binds to a node too small for the image.  With
+ * oom=stop vm_load returns an error and the VM stops with VM_EXIT_OOM,
+ * instead of the loader blocking in its fault for ever.
+ */
+START_TEST(test_vm_load_oom)
+{
+	static const char ini[] =
+		"[machine]\nmemory = 32M\nvcpus = 1\n"
+		"[node 0]\nmemory = 32704K\ncpus = 0\n"
+		"[node 1]\nmemory = 64K\n"
+		"[host]\nmode = bind\nnodes = 1\n";
+	size_t size = build_elf(img, 0x100000, code_nop, 1, 0x40000);
+	struct load_job j = { .vm = &tvm, .ret = 0 };
+	struct fault_stats st;
+	pthread_t t;
+
+	j.path = write_tmp(img, size);
+	vm_from_ini(&tvm, ini);
+	ck_assert_int_eq(pthread_create(&t, NULL, load_thread, &j), 0);
+	join_or_fail(t, "vm_load stays blocked in its fault");
+	unlink(j.path);
+	ck_assert_int_ne(j.ret, 0);
+	ck_assert(vm_stopping(&tvm));
+	ck_assert_int_eq(tvm.exit_status, VM_EXIT_OOM);
+	ck_assert(!tvm.booted);
+	ck_assert_int_eq(fault_get_stats(tvm.fault, FAULT_HOST, &st), 0);
+	ck_assert_uint_eq(st.oom, 1);
+	ck_assert_uint_eq(st.node_granules[0], 0);
 	vm_destroy(&tvm);
 }
 END_TEST
@@ -2772,6 +2832,7 @@ static Suite *vmm_suite(void)
 	tcase_add_test(tc, test_vm_socket);
 	tcase_add_test(tc, test_vm_init_bad_host_node);
 	tcase_add_test(tc, test_vm_oom_stop);
+	tcase_add_test(tc, test_vm_load_oom);
 	tcase_add_test(tc, test_vm_oom_wait);
 	suite_add_tcase(s, tc);
 

@@ -18,6 +18,14 @@
  * PLACED).  Mapping a frame with MAP_FIXED would silently replace an
  * earlier placement, which is why the claim comes before the allocation.
  *
+ * Stopping (fault_abort): once a failure stops the VM (OOM with oom=stop,
+ * or a placement failure) the context is aborted: the failure is reported
+ * once, and that fault, the parked ones and every later one are answered
+ * with a zero page and woken, without a frame or a record.  A thread
+ * blocked in a fault outside KVM_RUN (a vCPU thread inside a hypercall,
+ * the loader) cannot be kicked out of it: it must be let through to see
+ * the VM stopping, else joining it hangs.
+ *
  * The hot path (fault_handle_msg and below) does no malloc, no logging and
  * no I/O besides the userfaultfd/mmap calls that are its job; counters are
  * relaxed atomic adds on per-vCPU blocks.
@@ -101,6 +109,8 @@ struct fault_ctx {
 	pthread_mutex_t park_lock;
 	struct fault_parked parked[FAULT_MAX_PARKED];
 	unsigned int nr_parked;
+
+	bool aborted;			/* see fault_abort(); atomic */
 };
 
 static inline void stat_add(uint64_t *c, uint64_t n)
@@ -186,6 +196,48 @@ static void fault_report(struct fault_ctx *ctx, int vcpu, gpa_t gpa, int err,
 		vcpu == FAULT_HOST ? "host context" : "vCPU", vcpu,
 		fatal ? "cannot place a frame" : "out of memory",
 		(unsigned long long)gpa, ctx->order, strerror(-err));
+}
+
+/* Aborted: answer a fault at granule-aligned @gpa with zeros, wake it */
+static void fault_zero(struct fault_ctx *ctx, gpa_t gpa)
+{
+	/* -EEXIST: something is there already; else it faults again */
+	uffd_zeropage(&ctx->uffd, ctx->base + gpa, ctx->gsize, false);
+	uffd_wake(&ctx->uffd, ctx->base + gpa, ctx->gsize);
+}
+
+static inline bool fault_is_aborted(const struct fault_ctx *ctx)
+{
+	return __atomic_load_n(&ctx->aborted, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * The VM cannot go on: report it (only the first time: the woken threads'
+ * later faults and a stop's kicks must not repeat it), abort the context,
+ * then let every thread out of its fault: the parked ones, the one at @gpa
+ * if @zero (granule aligned), and any other waiter (woken: it faults again
+ * and gets a zero page).  The report comes before the wakes, so that the
+ * woken threads see the VM stopping.
+ */
+static void fault_abort(struct fault_ctx *ctx, int vcpu, gpa_t gpa, int err,
+			bool fatal, bool zero)
+{
+	struct fault_parked todo[FAULT_MAX_PARKED];
+	unsigned int n, i;
+
+	if (!__atomic_exchange_n(&ctx->aborted, true, __ATOMIC_ACQ_REL))
+		fault_report(ctx, vcpu, gpa, err, fatal);
+	/* aborted is set before the lock: fault_park() cannot add after this */
+	pthread_mutex_lock(&ctx->park_lock);
+	n = ctx->nr_parked;
+	memcpy(todo, ctx->parked, n * sizeof(todo[0]));
+	ctx->nr_parked = 0;
+	pthread_mutex_unlock(&ctx->park_lock);
+	for (i = 0; i < n; i++)
+		fault_zero(ctx, todo[i].gpa);
+	if (zero)
+		fault_zero(ctx, gpa);
+	uffd_wake(&ctx->uffd, ctx->base, ctx->size);
 }
 
 /*
@@ -337,8 +389,8 @@ static int fault_place(struct fault_ctx *ctx, int vcpu, size_t g)
 	if (ret) {
 		/*
 		 * The placement failed: frames from @i on were never placed.
-		 * Nobody is woken: the failure is reported as fatal and the
-		 * vCPU stays stopped (waking it would only fault again).
+		 * Nobody is woken here: the caller stops the VM
+		 * (fault_abort), which lets the waiters through.
 		 */
 		for (; i < n; i++) {
 			pthread_mutex_lock(&fv->lock);
@@ -355,13 +407,20 @@ static int fault_place(struct fault_ctx *ctx, int vcpu, size_t g)
 	return 0;
 }
 
-/* Park a fault for a later retry; false if the table is full. */
-static bool fault_park(struct fault_ctx *ctx, int vcpu, gpa_t gpa)
+/*
+ * Park a fault for a later retry: 0, -ENOSPC if the table is full, or
+ * -ESHUTDOWN if the context is aborted (nothing will retry it).
+ */
+static int fault_park(struct fault_ctx *ctx, int vcpu, gpa_t gpa)
 {
-	bool ok = true;
 	unsigned int i;
+	int ret = 0;
 
 	pthread_mutex_lock(&ctx->park_lock);
+	if (fault_is_aborted(ctx)) {
+		pthread_mutex_unlock(&ctx->park_lock);
+		return -ESHUTDOWN;
+	}
 	for (i = 0; i < ctx->nr_parked; i++)
 		if (ctx->parked[i].gpa == gpa)
 			break;	/* already parked: its retry wakes every waiter */
@@ -372,11 +431,41 @@ static bool fault_park(struct fault_ctx *ctx, int vcpu, gpa_t gpa)
 			ctx->nr_parked++;
 			stat_add(&fault_vcpu(ctx, vcpu)->st.parked, 1);
 		} else {
-			ok = false;
+			ret = -ENOSPC;
 		}
 	}
 	pthread_mutex_unlock(&ctx->park_lock);
-	return ok;
+	return ret;
+}
+
+/*
+ * @vcpu's fault at @gpa (back to EMPTY) failed with @err from fault_place:
+ * park it (oom=wait; reported if @report: not again on a retry), or stop
+ * the VM.
+ */
+static void fault_failed(struct fault_ctx *ctx, int vcpu, gpa_t gpa, int err,
+			 bool report)
+{
+	int ret;
+
+	if (err != -ENOMEM) {
+		fault_abort(ctx, vcpu, gpa, err, true, true);
+		return;
+	}
+	if (ctx->opts.oom != FAULT_OOM_WAIT) {
+		fault_abort(ctx, vcpu, gpa, err, false, true);
+		return;
+	}
+	ret = fault_park(ctx, vcpu, gpa);
+	if (!ret) {
+		if (report)
+			fault_report(ctx, vcpu, gpa, err, false);
+	} else if (ret == -ESHUTDOWN) {
+		fault_zero(ctx, gpa);	/* stopped meanwhile */
+	} else {
+		/* could never be retried: stop rather than hang */
+		fault_abort(ctx, vcpu, gpa, ret, true, true);
+	}
 }
 
 /*
@@ -390,6 +479,10 @@ static int fault_serve(struct fault_ctx *ctx, int vcpu, gpa_t gpa)
 	uint64_t v;
 	int ret;
 
+	if (unlikely(fault_is_aborted(ctx))) {
+		fault_zero(ctx, gpa);
+		return 0;
+	}
 	if (!rec_claim(ctx, g)) {
 		stat_add(&fv->st.races, 1);
 		v = __atomic_load_n(&ctx->rec[g], __ATOMIC_ACQUIRE);
@@ -401,18 +494,9 @@ static int fault_serve(struct fault_ctx *ctx, int vcpu, gpa_t gpa)
 	ret = fault_place(ctx, vcpu, g);
 	if (!ret)
 		return 1;
-	if (ret == -ENOMEM) {
+	if (ret == -ENOMEM)
 		stat_add(&fv->st.oom, 1);
-		if (ctx->opts.oom == FAULT_OOM_WAIT &&
-		    !fault_park(ctx, vcpu, gpa)) {
-			/* Could never be retried: stop rather than hang */
-			fault_report(ctx, vcpu, gpa, -ENOSPC, true);
-			return 0;
-		}
-		fault_report(ctx, vcpu, gpa, ret, false);
-		return 0;
-	}
-	fault_report(ctx, vcpu, gpa, ret, true);
+	fault_failed(ctx, vcpu, gpa, ret, true);
 	return 0;
 }
 
@@ -430,9 +514,10 @@ static void fault_pool_msg(struct fault_ctx *ctx, const struct uffd_msg *msg)
 			continue;
 		ret = uffd_copy(&ctx->uffd, (void *)addr, ctx->zero, PAGE_SIZE,
 				true, NULL);
-		if (ret && ret != -EEXIST)
-			fault_report(ctx, FAULT_HOST, 0, ret, true);
-		else if (ret)
+		if (ret && ret != -EEXIST) {
+			fault_abort(ctx, FAULT_HOST, 0, ret, true, false);
+			uffd_zeropage(&ctx->uffd, (void *)addr, PAGE_SIZE, true);
+		} else if (ret)
 			uffd_wake(&ctx->uffd, (void *)addr, PAGE_SIZE);
 		return;
 	}
@@ -928,6 +1013,10 @@ int fault_retry_parked(struct fault_ctx *ctx)
 	for (i = 0; i < n; i++) {
 		size_t g = todo[i].gpa >> ctx->gshift;
 
+		if (fault_is_aborted(ctx)) {
+			fault_zero(ctx, todo[i].gpa);
+			continue;
+		}
 		if (!rec_claim(ctx, g)) {
 			/* Placed meanwhile (another fault): just wake */
 			uffd_wake(&ctx->uffd, ctx->base + todo[i].gpa, ctx->gsize);
@@ -939,12 +1028,8 @@ int fault_retry_parked(struct fault_ctx *ctx)
 			served++;
 			continue;
 		}
-		if (ret == -ENOMEM) {
-			if (!fault_park(ctx, todo[i].vcpu, todo[i].gpa))
-				fault_report(ctx, todo[i].vcpu, todo[i].gpa,
-					     -ENOSPC, true);
-		} else
-			fault_report(ctx, todo[i].vcpu, todo[i].gpa, ret, true);
+		/* parked again (reported already), or the VM stops */
+		fault_failed(ctx, todo[i].vcpu, todo[i].gpa, ret, false);
 	}
 	return served;
 }

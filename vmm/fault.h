@@ -50,7 +50,7 @@ enum fault_mech {
 };
 
 enum fault_oom_mode {
-	FAULT_OOM_STOP = 0,	/* report once, leave the vCPU parked: the VM stops */
+	FAULT_OOM_STOP = 0,	/* report once and abort: the VM stops (below) */
 	FAULT_OOM_WAIT,		/* park the vCPU, report, retry on free/policy change */
 };
 
@@ -95,8 +95,13 @@ struct fault_opts {
 	bool pin_handlers;		/* pin handler i to handler_cpu[i] */
 	int handler_cpu[FAULT_MAX_HANDLERS];	/* a host CPU, or -1: not pinned */
 	/*
-	 * Called from a handler thread (or fault_retry_parked's caller) when a
-	 * fault cannot be served.  Must not block for long.
+	 * Called from a handler thread (or fault_retry_parked's or
+	 * fault_free_range's caller) when a fault cannot be served.  Must
+	 * not block for long.  With ev->fatal, or an OOM under
+	 * FAULT_OOM_STOP, the VM must stop: the context is aborted, this is
+	 * the only report, and from now on every fault on guest RAM is
+	 * answered with a zero page (no frame) so that no thread stays
+	 * blocked in one.
 	 */
 	void (*on_oom)(void *arg, const struct fault_oom_event *ev);
 	void *cb_arg;

@@ -568,6 +568,16 @@ int vm_load(struct vm *vm, const char *path, const char *append)
 
 	if (ret)
 		return ret;
+	/*
+	 * The fault path stopped the VM under the loader (the host policy
+	 * cannot hold the image, oom=stop, or a placement failure: already
+	 * reported): the image is not all there, so it is not booted.
+	 */
+	if (vm_stopping(vm)) {
+		pr_err("guest image %s: not loaded: the VM stopped while loading it",
+		       path);
+		return -ECANCELED;
+	}
 	vm->booted = true;
 	if (vm->fault && !fault_get_stats(vm->fault, FAULT_HOST, &st))
 		pr_info("image loaded: %llu granules placed for the host context",

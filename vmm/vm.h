@@ -147,7 +147,8 @@ unsigned int vm_fault_window(unsigned int extra);
 int vm_init(struct vm *vm, const struct vm_config *cfg) __must_check;
 /*
  * Load a multiboot image with the command line "@path @append" (@append
- * may be NULL); reports failures; 0 or -errno.
+ * may be NULL); reports failures; 0 or -errno (-ECANCELED when the fault
+ * path stopped the VM while loading: exit_status says why).
  */
 int vm_load(struct vm *vm, const char *path, const char *append) __must_check;
 /*

@@ -359,15 +359,20 @@ static int fault_place(struct fault_ctx *ctx, int vcpu, size_t g)
 		}
 		got[n++].g = i;
 	}
-	pthread_mutex_unlock(&fv->lock);
 	if (ret) {
-		/* @g failed: give back the neighbours taken before it */
+		/*
+		 * @g failed: give back the neighbours taken before it, still
+		 * under @vcpu's lock (numa_free and numa_alloc for one vCPU
+		 * never run at once: they share its per-vCPU cache)
+		 */
 		for (i = 0; i < n; i++) {
 			fault_free_frame(ctx, vcpu, &got[i].f, ctx->order);
 			rec_set(ctx, got[i].g, REC_EMPTY);
 		}
+		pthread_mutex_unlock(&fv->lock);
 		return ret;
 	}
+	pthread_mutex_unlock(&fv->lock);
 
 	/* Map runs of consecutive frames of one node with one mmap each */
 	for (i = 0; i < n; i = j) {

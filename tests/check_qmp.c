@@ -1385,6 +1385,63 @@ START_TEST(test_stalled_reader)
 }
 END_TEST
 
+/*
+ * numavmctl against a server that closes the connection instead of
+ * answering: exit status 2 (connection failure), not 1 (error reply).
+ */
+START_TEST(test_numavmctl_server_closes)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char out[1024], path[sizeof(sock)], buf[512];
+	int lfd, fd, st;
+	pid_t pid;
+
+	find_ctl();
+	snprintf(path, sizeof(path), "%s/fake.sock", dir);
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(lfd, 0);
+	strcpy(sa.sun_path, path);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(lfd, 4), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (!pid) {
+		static const char greet[] =
+			"{\"QMP\": {\"version\": {}, \"capabilities\": []}}\n"
+			"{\"return\": {}}\n";
+		int i;
+
+		/* twice: a command, then events; close after reading one line */
+		for (i = 0; i < 2; i++) {
+			fd = accept(lfd, NULL, NULL);
+			if (fd < 0)
+				_exit(1);
+			int lines = i == 0 ? 2 : 1;
+			ssize_t n;
+
+			if (write(fd, greet, sizeof(greet) - 1) < 0)
+				_exit(1);
+			while (lines > 0 && (n = read(fd, buf, sizeof(buf))) > 0)
+				lines -= (int)(memchr(buf, '\n', n) != NULL) +
+					 (int)(n > 1 && memchr(buf, '\n', n) !=
+						       memrchr(buf, '\n', n));
+			close(fd);
+		}
+		_exit(0);
+	}
+	close(lfd);
+	memcpy(buf, sock, sizeof(sock));
+	memcpy(sock, path, sizeof(sock));
+	st = run_ctl("numastat 2>/dev/null", out, sizeof(out));
+	ck_assert_int_eq(run_ctl("events 2>/dev/null", out, sizeof(out)), 2);
+	memcpy(sock, buf, sizeof(sock));
+	ck_assert_int_eq(st, 2);
+	waitpid(pid, &st, 0);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	unlink(path);
+}
+END_TEST
+
 /* ---- the socket file ---- */
 
 START_TEST(test_socket_file)
@@ -1656,6 +1713,26 @@ START_TEST(test_numavmctl)
 				 out, sizeof(out)),
 			 1);
 	ck_assert_int_eq(run_ctl("nonsense 2>/dev/null", out, sizeof(out)), 2);
+	/* bad option values are usage errors, not "unlimited" or ranges */
+	ck_assert_int_eq(run_ctl("--count abc --watch 1 numastat 2>/dev/null",
+				 out, sizeof(out)),
+			 2);
+	ck_assert_int_eq(run_ctl("--count 0 events 2>/dev/null", out,
+				 sizeof(out)),
+			 2);
+	ck_assert_int_eq(run_ctl("--watch 1x numastat 2>/dev/null", out,
+				 sizeof(out)),
+			 2);
+	ck_assert_int_eq(run_ctl("set-policy vcpu 1 weighted-interleave 0-1 "
+				 "1-2 2>/dev/null",
+				 out, sizeof(out)),
+			 2);
+	ck_assert_int_eq(run_ctl("set-policy vcpu 1 weighted-interleave 0-1 "
+				 "3,1",
+				 out, sizeof(out)),
+			 0);
+	ck_assert_int_eq(run_ctl("set-policy vcpu 1 local", out, sizeof(out)),
+			 0);
 
 	ck_assert_int_eq(run_ctl("--json numastat", out, sizeof(out)), 0);
 	ck_assert_msg(
@@ -1982,6 +2059,7 @@ static Suite *qmp_suite(void)
 	tcase_add_test(tc, test_socket_file);
 	tcase_add_test(tc, test_consistent_snapshots);
 	tcase_add_test(tc, test_numavmctl);
+	tcase_add_test(tc, test_numavmctl_server_closes);
 	suite_add_tcase(s, tc);
 
 	tcase_add_checked_fixture(tl, limits_setup, teardown);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -28,6 +29,7 @@ struct ctl {
 	bool json;
 	char *line;
 	size_t line_cap;
+	bool closed;		/* the server closed the connection */
 };
 
 static void usage(FILE *f)
@@ -130,6 +132,7 @@ static struct json_object *ctl_execute(struct ctl *c, const char *cmd,
 		reply = ctl_read(c);
 		if (!reply) {
 			fprintf(stderr, "numavmctl: connection closed by the server\n");
+			c->closed = true;
 			return NULL;
 		}
 		if (!json_object_object_get_ex(reply, "event", NULL))
@@ -580,6 +583,28 @@ static int parse_nodes(const char *s, struct json_object *arr)
 	return r;
 }
 
+/* "3,1": one weight per node, 1..255, no ranges */
+static int parse_weights(const char *s, struct json_object *arr)
+{
+	const char *p = s;
+
+	for (;;) {
+		char *end;
+		long w;
+
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+		errno = 0;
+		w = strtol(p, &end, 10);
+		if (errno || w < 1 || w > 255 || (*end && *end != ','))
+			return -EINVAL;
+		json_object_array_add(arr, json_object_new_int((int)w));
+		if (!*end)
+			return 0;
+		p = end + 1;
+	}
+}
+
 /* set-policy vcpu N MODE[/FLAG] [NODES [WEIGHTS]] | range A-B ... */
 static struct json_object *policy_args(int argc, char **argv, const char **cmd)
 {
@@ -627,7 +652,7 @@ static struct json_object *policy_args(int argc, char **argv, const char **cmd)
 		struct json_object *w = json_object_new_array();
 
 		json_object_object_add(pol, "weights", w);
-		if (parse_nodes(argv[4], w))
+		if (parse_weights(argv[4], w))
 			goto err_usage;
 	}
 	if (argc > 5)
@@ -645,6 +670,17 @@ err_usage:
 	return NULL;
 }
 
+/* Sleep @sec seconds (any length: usleep takes at most ~4294 s) */
+static void sleep_seconds(double sec)
+{
+	struct timespec ts;
+
+	ts.tv_sec = (time_t)sec;
+	ts.tv_nsec = (long)((sec - (double)ts.tv_sec) * 1e9);
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
 static int follow_events(struct ctl *c, long count)
 {
 	struct json_object *ev;
@@ -654,7 +690,7 @@ static int follow_events(struct ctl *c, long count)
 		ev = ctl_read(c);
 		if (!ev) {
 			fprintf(stderr, "numavmctl: connection closed by the server\n");
-			return 1;
+			return 2;
 		}
 		if (!json_object_object_get_ex(ev, "event", NULL)) {
 			json_object_put(ev);
@@ -688,6 +724,7 @@ int main(int argc, char **argv)
 	double watch = 0;
 	long count = 0, iter = 0;
 	int opt, status = 0;
+	char *end;
 
 	while ((opt = getopt_long(argc, argv, "+s:jw:c:h", opts, NULL)) != -1) {
 		switch (opt) {
@@ -698,14 +735,21 @@ int main(int argc, char **argv)
 			c.json = true;
 			break;
 		case 'w':
-			watch = strtod(optarg, NULL);
-			if (watch <= 0) {
+			errno = 0;
+			watch = strtod(optarg, &end);
+			if (errno || end == optarg || *end || !(watch > 0) ||
+			    watch > 86400 * 365) {
 				fprintf(stderr, "numavmctl: --watch needs a positive number of seconds\n");
 				return 2;
 			}
 			break;
 		case 'c':
-			count = strtol(optarg, NULL, 10);
+			errno = 0;
+			count = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || count < 1) {
+				fprintf(stderr, "numavmctl: --count needs a positive whole number\n");
+				return 2;
+			}
 			break;
 		case 'h':
 			usage(stdout);
@@ -788,7 +832,7 @@ int main(int argc, char **argv)
 		else
 			reply = ctl_execute(&c, cmd, args);
 		if (!reply) {
-			status = 1;
+			status = c.closed ? 2 : 1;	/* connection, error reply */
 			break;
 		}
 		json_object_object_get_ex(reply, "return", &ret);
@@ -805,7 +849,7 @@ int main(int argc, char **argv)
 			break;
 		if (!isatty(STDOUT_FILENO))
 			printf("\n");
-		usleep((useconds_t)(watch * 1e6));
+		sleep_seconds(watch);
 	}
 out:
 	json_object_put(args);

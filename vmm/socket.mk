@@ -50,13 +50,17 @@ $(FUZZ_DIR)/fuzz_qmp: $(FUZZ_QMP_SRCS) | $(DEPS_STAMP)
 		-fno-sanitize-recover=all $$(pkg-config --cflags json-c) \
 		-o $@ $(FUZZ_QMP_SRCS) $$(pkg-config --libs json-c)
 
-fuzz-qmp: $(FUZZ_DIR)/fuzz_qmp
+# The seeds, written before either `make fuzz-qmp` or `make fuzz` runs the
+# harness (an empty corpus leaves libFuzzer guessing JSON from nothing).
+fuzz-qmp-seed:
 	$(Q)mkdir -p $(FUZZ_DIR)/fuzz_qmp-corpus $(FUZZ_DIR)/fuzz_qmp-crashes
 	$(Q)cd $(FUZZ_DIR)/fuzz_qmp-corpus && \
 	printf '\001\007{"execute":"query-placement","arguments":{"start":0,"end":1048576},"id":1}\n' >seed1 && \
 	printf '\001\003{"execute":"set-vcpu-policy","arguments":{"vcpu":1,"policy":{"mode":"weighted-interleave","nodes":[0,1],"weights":[3,1],"flags":["static-nodes"]}}}' >seed2 && \
 	printf '\001\077{"execute":"set-range-policy","arguments":{"start":4096,"size":8192,"policy":{"mode":"bind","nodes":[1]}}}{"execute":"query-vcpus"}' >seed3 && \
 	printf '\000\011{"execute":"qmp_capabilities"}\n{"execute":"query-numastat"}{"execute":"query-faults"}{"execute":"query-buddyinfo"}' >seed4
+
+fuzz-qmp: $(FUZZ_DIR)/fuzz_qmp fuzz-qmp-seed
 	$(Q)$(FUZZ_DIR)/fuzz_qmp -max_total_time=$(FUZZ_QMP_TIME) -timeout=10 \
 		-max_len=8192 -rss_limit_mb=1024 -print_final_stats=1 \
 		-artifact_prefix=$(FUZZ_DIR)/fuzz_qmp-crashes/ \
@@ -66,8 +70,8 @@ ifeq ($(FUZZ_TARGETS),)
 fuzz: fuzz-qmp
 endif
 FUZZ_TARGETS	+= fuzz_qmp
-fuzz: $(FUZZ_DIR)/fuzz_qmp
-.PHONY: fuzz-qmp
+fuzz: $(FUZZ_DIR)/fuzz_qmp fuzz-qmp-seed
+.PHONY: fuzz-qmp fuzz-qmp-seed
 
 # check_qmp runs numavmctl against its live server (order-only: not linked)
 $(BUILD)/check_qmp: | $(BUILD)/numavmctl

@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -1442,6 +1443,42 @@ START_TEST(test_numavmctl_server_closes)
 }
 END_TEST
 
+/*
+ * accept() failing with EMFILE leaves the connection queued and the
+ * listener readable: the server must back off rather than spin on it, and
+ * accept the connection once fds are available again.
+ */
+START_TEST(test_accept_emfile)
+{
+	struct qmp_server_stats st;
+	struct rlimit old, lim;
+	struct json_object *r;
+	struct cl c;
+
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+	c.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(c.fd, 0);
+	/* every fd below c.fd is in use (lowest first): no fd for accept */
+	lim = old;
+	lim.rlim_cur = (rlim_t)c.fd + 1;
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &lim), 0);
+	close(c.fd);
+	ck_assert_int_eq(cl_connect_raw(&c), 0);
+	usleep(500 * 1000);
+	qmp_server_get_stats(srv, &st);
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+	/* one attempt per backoff period (100 ms), not thousands */
+	ck_assert_uint_ge(st.accept_errors, 1);
+	ck_assert_uint_le(st.accept_errors, 20);
+	ck_assert_uint_eq(st.accepted, 0);
+	r = cl_read(&c, TIMEOUT_MS); /* then the greeting comes */
+	ck_assert_ptr_nonnull(r);
+	ck_assert(json_object_object_get_ex(r, "QMP", NULL));
+	json_object_put(r);
+	cl_close(&c);
+}
+END_TEST
+
 /* ---- the socket file ---- */
 
 START_TEST(test_socket_file)
@@ -2060,6 +2097,7 @@ static Suite *qmp_suite(void)
 	tcase_add_test(tc, test_consistent_snapshots);
 	tcase_add_test(tc, test_numavmctl);
 	tcase_add_test(tc, test_numavmctl_server_closes);
+	tcase_add_test(tc, test_accept_emfile);
 	suite_add_tcase(s, tc);
 
 	tcase_add_checked_fixture(tl, limits_setup, teardown);

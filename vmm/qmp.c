@@ -199,6 +199,8 @@ struct qmp_server {
 	bool wm_valid;
 	struct timespec wm_last;
 
+	long accept_resume;	/* ms; until then the listener is not polled */
+
 	pthread_mutex_t st_lock;
 	struct qmp_server_stats st;
 };
@@ -529,8 +531,20 @@ static void accept_clients(struct qmp_server *s)
 
 	for (;;) {
 		fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0)
+		if (fd < 0) {
+			/*
+			 * Out of fds or memory: the connection stays queued
+			 * and the listener stays readable, so polling it
+			 * again at once would spin.  Leave it alone briefly.
+			 */
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				s->accept_resume = now_ms() +
+						   QMP_ACCEPT_BACKOFF_MS;
+				stat_inc(s, &s->st.accept_errors);
+			}
 			return;	/* EAGAIN, or a transient error: poll again */
+		}
 		if (s->nr_clients >= s->cfg.max_clients) {
 			const char *txt;
 			ssize_t r;
@@ -661,7 +675,10 @@ static void *server_thread(void *arg)
 		pfd[0].fd = s->evfd;
 		pfd[0].events = POLLIN;
 		pfd[1].fd = s->lfd;
+		if (s->accept_resume && now_ms() < s->accept_resume)
+			pfd[1].fd = -1;		/* backing off: see accept */
 		pfd[1].events = POLLIN;
+		pfd[1].revents = 0;
 		for (i = 0; i < s->nr_clients; i++) {
 			struct qmp_client *c = s->clients[i];
 
@@ -806,8 +823,17 @@ int qmp_server_start(const char *path, const struct qmp_backend *backend,
 	if (!s->cfg.stall_ms)
 		s->cfg.stall_ms = QMP_DEFAULT_STALL_MS;
 	s->lfd = s->evfd = -1;
-	pthread_mutex_init(&s->ev_lock, NULL);
-	pthread_mutex_init(&s->st_lock, NULL);
+	r = -pthread_mutex_init(&s->ev_lock, NULL);
+	if (r) {
+		snprintf(err, errlen, "control socket: mutex: %s", strerror(-r));
+		free(s);
+		return r;
+	}
+	r = -pthread_mutex_init(&s->st_lock, NULL);
+	if (r) {
+		snprintf(err, errlen, "control socket: mutex: %s", strerror(-r));
+		goto err_ev_lock;
+	}
 	s->clients = calloc(s->cfg.max_clients, sizeof(*s->clients));
 	if (!s->clients) {
 		r = -ENOMEM;
@@ -870,8 +896,9 @@ err_close:
 	close(s->lfd);
 err_free:
 	free(s->clients);
-	pthread_mutex_destroy(&s->ev_lock);
 	pthread_mutex_destroy(&s->st_lock);
+err_ev_lock:
+	pthread_mutex_destroy(&s->ev_lock);
 	free(s);
 	return r;
 }

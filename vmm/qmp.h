@@ -181,6 +181,7 @@ struct qmp_config {
 #define QMP_DEFAULT_LINGER_MS		5000
 #define QMP_DEFAULT_NEGOTIATE_MS	10000
 #define QMP_DEFAULT_STALL_MS		10000
+#define QMP_ACCEPT_BACKOFF_MS		100	/* listener ignored after EMFILE */
 
 /* What an OOM event reports (docs/protocol.md, event OOM) */
 struct qmp_oom {
@@ -219,6 +220,7 @@ void qmp_event_oom(struct qmp_server *s, const struct qmp_oom *oom);
 struct qmp_server_stats {
 	uint64_t accepted, refused, disconnected_slow, requests, events,
 		 events_dropped;
+	uint64_t accept_errors;	/* accept() out of fds or memory */
 	unsigned int clients;
 };
 void qmp_server_get_stats(struct qmp_server *s, struct qmp_server_stats *st);

@@ -931,8 +931,10 @@ START_TEST(test_host_context)
 {
 	static const unsigned int mib[2] = { 8, 8 };
 	struct fault_opts o = { .handler_cpu = { -1 } };
+	struct fault_oom_event ev = { .vcpu = FAULT_HOST, .err = -ENOMEM };
 	struct fault_stats st;
 	struct tvm *vm;
+	char msg[512];
 	size_t i;
 
 	vm = tvm_create(2, 2, mib, 16, &o);
@@ -950,6 +952,12 @@ START_TEST(test_host_context)
 	vm->guest[8 * MiB] = 1;
 	ck_assert_int_eq(fault_get_node(vm->ctx, 8 * MiB, NULL), 0);
 	assert_node_accounting(vm, PAGE_SHIFT, true);
+	/* its OOM message names the host policy, not a vCPU's */
+	fault_numa_oom_message(vm->nv, &ev, msg, sizeof(msg));
+	ck_assert_msg(strstr(msg, "host context: out of memory") &&
+			      strstr(msg, ": host policy default") &&
+			      !strstr(msg, "vCPU"),
+		      "message: %s", msg);
 	tvm_destroy(vm);
 }
 END_TEST

@@ -191,7 +191,8 @@ uint64_t fault_hist_percentile(const struct fault_stats *st, double pct);
  * The numa/ glue (vmm/fault_numa.c): ops whose priv is a struct numa_vm *,
  * calling numa_alloc(nv, vcpu, gpa, order, 0, ...) and numa_free(), and the
  * OOM message the VMM prints: vCPU, guest address, the policy that applied
- * (range or vCPU) and the free pages of every node.  Returns its length.
+ * (range, vCPU or host) and the free pages of every node.  Returns its
+ * length.
  */
 struct numa_vm;
 extern const struct fault_alloc_ops fault_numa_ops;

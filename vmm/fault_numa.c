@@ -46,7 +46,7 @@ int fault_numa_oom_message(struct numa_vm *nv, const struct fault_oom_event *ev,
 {
 	struct range_policy rp[NUMA_MAX_RANGES];
 	struct mpol_spec spec = { .mode = MPOL_DEFAULT };
-	const char *src = "vCPU";
+	const char *src = ev->vcpu == FAULT_HOST ? "host" : "vCPU";
 	struct buddy_info info;
 	unsigned int i, nr;
 	struct buddy *b;

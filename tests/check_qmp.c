@@ -1479,6 +1479,42 @@ START_TEST(test_accept_emfile)
 }
 END_TEST
 
+#ifndef CHECK_QMP_NO_FAULT_PATH
+/* An OOM of the host context reports the host policy, not "default" */
+START_TEST(test_oom_event_host_policy)
+{
+	struct fault_oom_event ev = { .vcpu = FAULT_HOST, .gpa = 0x5000,
+				      .err = -ENOMEM };
+	struct qmp_fault_backend fb;
+	struct json_object *e, *d, *v;
+	char err[128];
+	struct cl c;
+
+	ck_assert_int_eq(numa_set_vcpu_policy(nv, NUMA_HOST,
+					      &(struct mpol_spec){
+						      .mode = MPOL_BIND,
+						      .nodes = 2 },
+					      err, sizeof(err)),
+			 0);
+	qmp_fault_backend_init(&fb, nv, NULL);
+	qmp_fault_set_server(&fb, srv);
+	cl_open(&c);
+	qmp_fault_on_oom(&fb, &ev);
+	e = wait_event(&c, "OOM");
+	ck_assert(json_object_object_get_ex(e, "data", &d));
+	ck_assert_int_eq(json_object_get_int(
+				 json_object_object_get(d, "vcpu")), -1);
+	ck_assert(json_object_object_get_ex(d, "policy", &v));
+	ck_assert_str_eq(
+		json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN),
+		"{\"mode\":\"bind\",\"nodes\":[1],\"flags\":[]}");
+	json_object_put(e);
+	qmp_fault_set_server(&fb, NULL);
+	cl_close(&c);
+}
+END_TEST
+#endif
+
 /* ---- the socket file ---- */
 
 START_TEST(test_socket_file)
@@ -2098,6 +2134,9 @@ static Suite *qmp_suite(void)
 	tcase_add_test(tc, test_numavmctl);
 	tcase_add_test(tc, test_numavmctl_server_closes);
 	tcase_add_test(tc, test_accept_emfile);
+#ifndef CHECK_QMP_NO_FAULT_PATH
+	tcase_add_test(tc, test_oom_event_host_policy);
+#endif
 	suite_add_tcase(s, tc);
 
 	tcase_add_checked_fixture(tl, limits_setup, teardown);

@@ -258,14 +258,14 @@ const char *config_mode_name(enum mpol_mode mode);
  * Return 0 or -EINVAL with a message in @err.
  */
 int config_declare_node(struct config *c, unsigned int id,
-			const char *origin, char *err, size_t len);
+			const char *origin, char *err, size_t len) __must_check;
 int config_set_vcpu_policy(struct config *c, uint64_t vcpus,
 			   const struct mpol_spec *spec, const char *origin,
 			   char *err, size_t len);
 /* Append a range policy; -ENOSPC beyond CONFIG_MAX_RANGES. */
 int config_add_range(struct config *c, gpa_t start, uint64_t size,
 		     const struct mpol_spec *spec, const char *origin, char *err,
-		     size_t len);
+		     size_t len) __must_check;
 
 /* "64M", "2G", "4K" when exact, else the number of bytes. */
 const char *config_fmt_size(char *buf, size_t len, uint64_t bytes);

@@ -21,14 +21,15 @@ struct json_object;
  * memory ran out.  The caller owns the reply.
  */
 struct json_object *qmp_dispatch(const struct qmp_backend *be,
-				 struct json_object *req, bool *negotiated);
+				 struct json_object *req,
+				 bool *negotiated) __must_check;
 
 /* {"error": {"class": @cls, "desc": ...}} or NULL if out of memory */
 struct json_object *qmp_error_reply(const char *cls, const char *fmt, ...)
-	__printf(2, 3);
+	__printf(2, 3) __must_check;
 
 /* The greeting sent to each new client */
-struct json_object *qmp_greeting(void);
+struct json_object *qmp_greeting(void) __must_check;
 
 /* Names used on the wire: "interleave", "weighted-interleave", ... */
 const char *qmp_mode_name(enum mpol_mode mode);
@@ -36,7 +37,8 @@ const char *qmp_mode_name(enum mpol_mode mode);
 int qmp_mode_parse(const char *name, enum mpol_mode *mode);
 
 /* Policy as JSON {"mode", "nodes", "flags", "weights"}; NULL if no memory */
-struct json_object *qmp_policy_to_json(const struct mpol_spec *spec);
+struct json_object *qmp_policy_to_json(const struct mpol_spec *spec)
+	__must_check;
 /*
  * qmp_policy_from_json - type checks only (the engine validates the
  * semantics).  Returns 0, or -EINVAL with a message in @err.

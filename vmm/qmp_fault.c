@@ -115,8 +115,10 @@ void qmp_fault_on_oom(void *arg, const struct fault_oom_event *ev)
 			break;
 	if (i < nr && i < NUMA_MAX_RANGES)
 		oom.policy = rp[i].pol.spec;
-	else if (ev->vcpu >= 0)
-		numa_get_vcpu_policy(fb->nv, ev->vcpu, &oom.policy);
+	else if (numa_get_vcpu_policy(fb->nv, ev->vcpu == FAULT_HOST ?
+					      NUMA_HOST : ev->vcpu,
+				      &oom.policy))
+		oom.policy.mode = MPOL_DEFAULT;	/* no such vCPU */
 	oom.nr_nodes = numa_nr_nodes(fb->nv);
 	for (i = 0; i < oom.nr_nodes; i++) {
 		struct buddy *b = numa_node_buddy(fb->nv, i);

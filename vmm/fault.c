@@ -995,9 +995,17 @@ long fault_free_range(struct fault_ctx *ctx, int vcpu, gpa_t gpa, uint64_t len)
 						  ctx->base + (g0 << ctx->gshift),
 						  n << ctx->gshift, ctx->opts.thp);
 		if (r) {
-			/* Mappings in an unknown state: keep the frames (leak) */
+			/*
+			 * The range is in an unknown state: unmapped, or mapped
+			 * but not registered (the host kernel would back it
+			 * silently).  Its frames may still be mapped: they are
+			 * kept out of the allocator for good; its records say
+			 * unbacked, and the VM stops (its waiters let through).
+			 */
 			for (i = 0; i < n; i++)
-				rec_set(ctx, g0 + i, old[i]);
+				rec_set(ctx, g0 + i, REC_EMPTY);
+			fault_abort(ctx, vcpu, g0 << ctx->gshift, r, true,
+				    false);
 			return r;
 		}
 		r = fault_release(ctx, vcpu, g0, old, n, &nr);

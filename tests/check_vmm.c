@@ -1534,7 +1534,7 @@ END_TEST
 static void hc_mem_bad_args(struct vm *vm, unsigned int me)
 {
 	static const uint8_t w[NV_MAX_NODES] = { 3, 1 };
-	uint64_t end = 32 * MiB, f0, f1;
+	uint64_t f0, f1;
 	struct mpol_spec before, after;
 	unsigned int nr_ranges;
 	unsigned int i;
@@ -1605,7 +1605,6 @@ static void hc_mem_bad_args(struct vm *vm, unsigned int me)
 		ck_assert_msg(r == bad[i].want, "case %u (call %u): %d, want %d",
 			      i, bad[i].nr, r, bad[i].want);
 	}
-	(void)end;
 
 	/* nothing changed: policy, ranges, placements, free pages */
 	ck_assert_int_eq(numa_get_vcpu_policy(vm->nv, (int)me, &after), 0);
@@ -1722,6 +1721,65 @@ START_TEST(test_hc_mem_hole_plain)
 	guest_ram_destroy(&big);
 }
 END_TEST
+
+/*
+ * With placement on, RAM above the 3-4 GiB hole: the memory hypercalls
+ * take guest addresses there (mbind, get-node, free-range) and the fault
+ * path works in RAM offsets (node 0's 3 GiB first, then node 1), so a
+ * mixed-up translation shows as the wrong node or the wrong page.
+ */
+#define HIGH	(4 * GiB + 8 * MiB)	/* RAM offset 3 GiB + 8 MiB: node 1 */
+
+static void hc_mem_high(struct vm *vm, unsigned int me)
+{
+	uint64_t v = ~0ULL, off;
+
+	/* a range policy above the hole, by guest address */
+	ck_assert_int_eq(vcall(vm, me, NV_HC_MBIND, HIGH, 64 * 1024, MPOL_BIND,
+			       1, 0, 0), 0);
+	ck_assert_int_eq(guest_ram_write(&vm->ram, HIGH, &v, sizeof(v)), 0);
+	ck_assert_int_eq(vcall(vm, me, NV_HC_GET_NODE, HIGH, 0, 0, 0, 0, 0), 0);
+	ck_assert_int_eq(guest_ram_gpa_to_offset(&vm->ram, HIGH, 1, &off), 0);
+	ck_assert_uint_eq(off, 3 * GiB + 8 * MiB);
+	ck_assert_int_eq(fault_get_node(vm->fault, off, NULL), 0);
+	/* outside the range: the vCPU's home node, 1 */
+	ck_assert_int_eq(guest_ram_write(&vm->ram, HIGH + 128 * 1024, &v,
+					 sizeof(v)), 0);
+	ck_assert_int_eq(vcall(vm, me, NV_HC_GET_NODE, HIGH + 128 * 1024, 0, 0,
+			       0, 0, 0), 1);
+	/* the low page at the same offset from its region is untouched */
+	ck_assert_int_eq(vcall(vm, me, NV_HC_GET_NODE, 8 * MiB, 0, 0, 0, 0, 0),
+			 NV_ENOENT);
+	/* free-range above the hole: unbacked, reads zero again */
+	ck_assert_int_eq(vcall(vm, me, NV_HC_FREE_RANGE, HIGH, 64 * 1024, 0, 0,
+			       0, 0), 0);
+	ck_assert_int_eq(vcall(vm, me, NV_HC_GET_NODE, HIGH, 0, 0, 0, 0, 0),
+			 NV_ENOENT);
+	ck_assert_int_eq(vcall(vm, me, NV_HC_GET_NODE, HIGH + 128 * 1024, 0, 0,
+			       0, 0, 0), 1);
+	ck_assert_int_eq(guest_ram_read(&vm->ram, HIGH, &v, sizeof(v)), 0);
+	ck_assert_uint_eq(v, 0);
+	/* ... and the re-touch is placed by the range policy again */
+	ck_assert_int_eq(vcall(vm, me, NV_HC_GET_NODE, HIGH, 0, 0, 0, 0, 0), 0);
+	/* the hole itself and beyond RAM are refused */
+	ck_assert_int_eq(vcall(vm, me, NV_HC_GET_NODE, 3 * GiB + 4096, 0, 0, 0,
+			       0, 0), NV_EFAULT);
+	ck_assert_int_eq(vcall(vm, me, NV_HC_FREE_RANGE, 4 * GiB + 64 * MiB,
+			       64 * 1024, 0, 0, 0, 0), NV_EFAULT);
+}
+
+START_TEST(test_hc_mem_high)
+{
+	/* 3 GiB + 64 MiB: the pools and buddies are lazy, nothing is touched */
+	vm_from_ini(&tvm, "[machine]\nmemory = 3136M\nvcpus = 1\n"
+			  "[node 0]\nmemory = 3G\n"
+			  "[node 1]\nmemory = 64M\ncpus = 0\n"
+			  "[memory]\ngranularity = 64K\n");
+	run_as_vcpu(&tvm, 0, hc_mem_high);
+	vm_destroy(&tvm);
+}
+END_TEST
+#undef HIGH
 
 /* The loader's writes fault like a guest's, attributed to the host context */
 START_TEST(test_vm_load_faults)
@@ -2829,6 +2887,7 @@ static Suite *vmm_suite(void)
 	tcase_add_test(tc, test_hc_mem_placement);
 	tcase_add_test(tc, test_hc_mem_bad_args);
 	tcase_add_test(tc, test_hc_mem_hole_plain);
+	tcase_add_test(tc, test_hc_mem_high);
 	tcase_add_test(tc, test_vm_load_faults);
 	tcase_add_test(tc, test_vm_socket);
 	tcase_add_test(tc, test_vm_init_bad_host_node);

@@ -192,7 +192,7 @@ static void fault_report(struct fault_ctx *ctx, int vcpu, gpa_t gpa, int err,
 		return;
 	}
 	/* Nobody listens: never park a thread silently (not the hot path) */
-	fprintf(stderr, "numavm: %s %d: %s at guest address 0x%llx (order %u): %s\n",
+	fprintf(stderr, "numavm: %s %d: %s at RAM offset 0x%llx (order %u): %s\n",
 		vcpu == FAULT_HOST ? "host context" : "vCPU", vcpu,
 		fatal ? "cannot place a frame" : "out of memory",
 		(unsigned long long)gpa, ctx->order, strerror(-err));
@@ -1017,7 +1017,7 @@ long fault_free_range(struct fault_ctx *ctx, int vcpu, gpa_t gpa, uint64_t len)
 			  n << ctx->gshift);
 	}
 	stat_add(&fault_vcpu(ctx, vcpu)->st.frees, freed);
-	if (ctx->nr_parked)
+	if (fault_nr_parked(ctx))
 		fault_retry_parked(ctx);
 	return ret ? ret : (long)freed;
 }

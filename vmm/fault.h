@@ -77,7 +77,7 @@ struct fault_alloc_ops {
 /* What could not be served, for the VMM's message / event */
 struct fault_oom_event {
 	int vcpu;		/* FAULT_HOST for the host context */
-	gpa_t gpa;		/* granule-aligned */
+	gpa_t gpa;		/* RAM offset (no 3-4 GiB hole), granule-aligned */
 	unsigned int order;
 	int err;		/* -ENOMEM, or the fatal -errno */
 	bool fatal;		/* a placement failure, not an OOM */

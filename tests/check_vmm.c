@@ -1433,6 +1433,16 @@ static pthread_t start_as_vcpu(struct as_vcpu *a)
 	return t;
 }
 
+/* Join @t within 20 s (ASan on a shared machine), else fail with @why */
+static void join_or_fail(pthread_t t, const char *why)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 20;
+	ck_assert_msg(pthread_timedjoin_np(t, NULL, &ts) == 0, "%s", why);
+}
+
 static void run_as_vcpu(struct vm *vm, unsigned int vcpu,
 			void (*fn)(struct vm *vm, unsigned int vcpu))
 {
@@ -1622,6 +1632,78 @@ static void hc_mem_bad_args(struct vm *vm, unsigned int me)
 		ck_assert_uint_eq(b, i + 1);
 	}
 }
+
+/*
+ * vCPU 0 frees a range again and again while vCPU 1's hypercalls read and
+ * write buffers in it (the topology call writes its buffer there, and
+ * numavm reads it back as a hypercall handler would read a weights
+ * buffer): numavm must never crash (the memfd mechanism's remap window
+ * used to be PROT_NONE: SIGSEGV), and every call must succeed.
+ */
+#define FR_BLK		(MBLK + 0x100)	/* vCPU 1's own call block */
+#define FR_LEN		(64 * PAGE_SIZE)
+
+static atomic_bool fr_stop;
+static unsigned long fr_rounds;
+
+static void hc_prober(struct vm *vm, unsigned int me)
+{
+	struct nv_hcall c;
+	uint8_t w[NV_MAX_NODES];
+	int st;
+
+	while (!atomic_load(&fr_stop)) {
+		c = (struct nv_hcall){ .nr = NV_HC_TOPOLOGY, .ret = NV_ENOSYS,
+				       .args = { MD, sizeof(struct nv_topology) } };
+		ck_assert_int_eq(guest_ram_write(&vm->ram, FR_BLK, &c,
+						 sizeof(c)), 0);
+		ck_assert_int_eq(hypercall_dispatch(&vm->hc, me, FR_BLK, &st),
+				 HYPERCALL_DONE);
+		ck_assert_int_eq(guest_ram_read(&vm->ram, FR_BLK, &c,
+						sizeof(c)), 0);
+		ck_assert_int_eq(c.ret, 0);
+		ck_assert_int_eq(guest_ram_read(&vm->ram, MD + FR_LEN / 2, w,
+						sizeof(w)), 0);
+		fr_rounds++;
+	}
+}
+
+static void hc_freer(struct vm *vm, unsigned int me)
+{
+	struct as_vcpu a = { .vm = vm, .vcpu = 1, .fn = hc_prober };
+	pthread_t t;
+	unsigned int i;
+
+	atomic_store(&fr_stop, false);
+	fr_rounds = 0;
+	t = start_as_vcpu(&a);
+	for (i = 0; i < 300 || (!fr_rounds && i < 1000000); i++)
+		ck_assert_int_eq(vcall(vm, me, NV_HC_FREE_RANGE, MD, FR_LEN, 0,
+				       0, 0, 0), 0);
+	atomic_store(&fr_stop, true);
+	join_or_fail(t, "vCPU 1 stays blocked");
+	ck_assert_uint_gt(fr_rounds, 0);
+}
+
+START_TEST(test_hc_free_range_concurrent)
+{
+	uint64_t f;
+
+	vm_from_ini(&tvm, two_nodes_ini);
+	/* the call blocks' page, placed once */
+	ck_assert_int_eq(vcall(&tvm, 0, NV_HC_ABI_VERSION, 0, 0, 0, 0, 0, 0),
+			 NV_ABI_VERSION);
+	f = node_free(&tvm, 0) + node_free(&tvm, 1);
+	run_as_vcpu(&tvm, 0, hc_freer);
+	/* every frame the range had is back */
+	ck_assert_int_eq(vcall(&tvm, 0, NV_HC_FREE_RANGE, MD, FR_LEN, 0, 0, 0,
+			       0), 0);
+	ck_assert_uint_eq(node_free(&tvm, 0) + node_free(&tvm, 1), f);
+	vm_destroy(&tvm);
+}
+END_TEST
+#undef FR_BLK
+#undef FR_LEN
 
 START_TEST(test_hc_mem_bad_args)
 {
@@ -1931,16 +2013,6 @@ static void wait_for(bool (*cond)(struct vm *vm), struct vm *vm)
 	for (i = 0; i < 3000 && !cond(vm); i++)
 		usleep(10000);
 	ck_assert(cond(vm));
-}
-
-/* Join @t within 20 s (ASan on a shared machine), else fail with @why */
-static void join_or_fail(pthread_t t, const char *why)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += 20;
-	ck_assert_msg(pthread_timedjoin_np(t, NULL, &ts) == 0, "%s", why);
 }
 
 static bool is_stopping(struct vm *vm)
@@ -2886,6 +2958,7 @@ static Suite *vmm_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_hc_mem_placement);
 	tcase_add_test(tc, test_hc_mem_bad_args);
+	tcase_add_test(tc, test_hc_free_range_concurrent);
 	tcase_add_test(tc, test_hc_mem_hole_plain);
 	tcase_add_test(tc, test_hc_mem_high);
 	tcase_add_test(tc, test_vm_load_faults);

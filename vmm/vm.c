@@ -119,8 +119,8 @@ static void vm_fault_oom(void *arg, const struct fault_oom_event *ev)
 		pr_err("%s: stopping the VM (oom=stop)", msg);
 		vm_request_stop(vm, VM_EXIT_OOM);
 	} else {
-		pr_warning("%s: vCPU parked until memory is freed or the policy changes (oom=wait)",
-			   msg);
+		pr_warning("%s: %s parked until memory is freed or the policy changes (oom=wait)",
+			   msg, ev->vcpu == FAULT_HOST ? "host context" : "vCPU");
 	}
 }
 

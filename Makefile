@@ -97,7 +97,9 @@ check: check-unit $(CHECKS) check-asan
 
 check-unit: $(addprefix $(BUILD)/,$(TESTS))
 	$(Q)set -e; for t in $(TESTS); do \
-		echo "== $$t"; CK_FORK=yes $(BUILD)/$$t; done
+		echo "== $$t"; \
+		CK_FORK=yes CK_DEFAULT_TIMEOUT=$${CK_DEFAULT_TIMEOUT:-60} \
+		$(BUILD)/$$t; done
 
 check-asan:
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/asan SAN=1 OPT="-O1 -g" \

@@ -1314,7 +1314,6 @@ static Suite *mm_suite(void)
 	tcase_add_test(tc, test_pcp_batches);
 	tcase_add_test(tc, test_pcp_exhaust);
 	tcase_add_test(tc, test_drain_idle_cache);
-	tcase_add_test(tc, test_info_snapshot);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("bad_input");
@@ -1327,6 +1326,7 @@ static Suite *mm_suite(void)
 	tcase_add_test(tc, test_differential_pcp);
 	tcase_add_test(tc, test_stress_threads);
 	tcase_add_test(tc, test_drain_remote);
+	tcase_add_test(tc, test_info_snapshot);
 	suite_add_tcase(s, tc);
 	return s;
 }

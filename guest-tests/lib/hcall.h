@@ -34,6 +34,24 @@ int32_t nv_get_node(uint64_t gpa);		/* NV_HC_GET_NODE */
 int32_t nv_free_range(uint64_t gpa, uint64_t len); /* NV_HC_FREE_RANGE */
 
 /* Name of an NV_E* code ("NV_EINVAL"), or "?" */
-const char *nv_strerror(int32_t ret);
+/* The NV_E* name of a hypercall result, "ok" for >= 0 (guest and sim) */
+static inline const char *nv_strerror(int32_t ret)
+{
+	switch (ret) {
+	case NV_EPERM:
+		return "NV_EPERM";
+	case NV_ENOENT:
+		return "NV_ENOENT";
+	case NV_EFAULT:
+		return "NV_EFAULT";
+	case NV_EINVAL:
+		return "NV_EINVAL";
+	case NV_ENOSPC:
+		return "NV_ENOSPC";
+	case NV_ENOSYS:
+		return "NV_ENOSYS";
+	}
+	return ret >= 0 ? "ok" : "?";
+}
 
 #endif /* GUEST_HCALL_H */

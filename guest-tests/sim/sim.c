@@ -330,24 +330,6 @@ int32_t nv_free_range(uint64_t gpa, uint64_t len)
 	return nv_hcall(NV_HC_FREE_RANGE, gpa, len, 0, 0, 0, 0);
 }
 
-const char *nv_strerror(int32_t ret)
-{
-	switch (ret) {
-	case NV_EPERM:
-		return "NV_EPERM";
-	case NV_ENOENT:
-		return "NV_ENOENT";
-	case NV_EFAULT:
-		return "NV_EFAULT";
-	case NV_EINVAL:
-		return "NV_EINVAL";
-	case NV_ENOSYS:
-		return "NV_ENOSYS";
-	default:
-		return "?";
-	}
-}
-
 /* --- the vCPU threads ------------------------------------------------------ */
 
 static void *cpu_thread(void *opaque)

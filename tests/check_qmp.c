@@ -795,6 +795,66 @@ START_TEST(test_query_faults)
 }
 END_TEST
 
+/* quit: the backend's stop request, counted; t_quit_ret is its answer */
+static int t_quits, t_quit_ret;
+
+static int t_quit(void *opaque)
+{
+	t_quits++;
+	return t_quit_ret;
+}
+
+START_TEST(test_quit)
+{
+	struct json_object *r, *ret, *v;
+	const char *desc;
+	bool listed = false;
+	struct cl c;
+	size_t i;
+
+	cl_open(&c);
+	/* listed, but "not available" without the backend operation */
+	ret = cl_exec(&c, "{\"execute\": \"query-commands\"}", &r);
+	for (i = 0; i < json_object_array_length(ret); i++) {
+		json_object_object_get_ex(idx(ret, i), "name", &v);
+		listed |= !strcmp(json_object_get_string(v), "quit");
+	}
+	ck_assert(listed);
+	json_object_put(r);
+	desc = cl_error(&c, "{\"execute\": \"quit\"}", "GenericError", &r);
+	ck_assert_msg(strstr(desc, "not available"), "%s", desc);
+	json_object_put(r);
+
+	/* requests are synchronous: the server reads be.quit after this */
+	t_quits = 0;
+	t_quit_ret = -EBUSY;
+	nb.be.quit = t_quit;
+	cl_error(&c, "{\"execute\": \"quit\", \"arguments\": {\"now\": 1}}",
+		 "GenericError", &r);
+	json_object_put(r);
+	ck_assert_int_eq(t_quits, 0);
+	desc = cl_error(&c, "{\"execute\": \"quit\"}", "GenericError", &r);
+	ck_assert_msg(strstr(desc, strerror(EBUSY)), "%s", desc);
+	json_object_put(r);
+	ck_assert_int_eq(t_quits, 1);
+
+	t_quit_ret = 0;
+	ret = cl_exec(&c, "{\"execute\": \"quit\", \"id\": 9}", &r);
+	ck_assert(json_object_is_type(ret, json_type_object));
+	ck_assert_int_eq(json_object_object_length(ret), 0);
+	ck_assert(json_object_object_get_ex(r, "id", &v));
+	ck_assert_int_eq(json_object_get_int(v), 9);
+	json_object_put(r);
+	ck_assert_int_eq(t_quits, 2);
+	/* stopping is the VM's business: the server still answers */
+	ret = cl_exec(&c, "{\"execute\": \"query-numastat\"}", &r);
+	ck_assert_uint_eq(json_object_array_length(ret), 2);
+	json_object_put(r);
+	cl_close(&c);
+	nb.be.quit = NULL;
+}
+END_TEST
+
 /* ---- events ---- */
 
 START_TEST(test_events_oom_watermark)
@@ -2124,6 +2184,7 @@ static Suite *qmp_suite(void)
 	tcase_add_test(tc, test_range_policy_bounds);
 	tcase_add_test(tc, test_buddyinfo_zoneinfo);
 	tcase_add_test(tc, test_query_faults);
+	tcase_add_test(tc, test_quit);
 	tcase_add_test(tc, test_events_oom_watermark);
 	tcase_add_test(tc, test_bad_input);
 	tcase_add_test(tc, test_framing);

@@ -101,6 +101,8 @@ struct qmp_backend {
 	int (*set_range_policy)(void *opaque, gpa_t start, gpa_t len,
 				const struct mpol_spec *spec, char *err,
 				size_t errlen);
+	/* quit: ask the VM to stop; returns at once, the reply goes out */
+	int (*quit)(void *opaque);
 };
 
 /*

@@ -780,6 +780,20 @@ static int cmd_set_range_policy(const struct qmp_backend *be,
 	return *ret ? 0 : -ENOMEM;
 }
 
+static int cmd_quit(const struct qmp_backend *be, struct json_object *args,
+		    struct json_object **ret, char *err, size_t errlen)
+{
+	int r;
+
+	if (!be->quit)
+		return -ENOSYS;
+	r = be->quit(be->opaque);
+	if (r)
+		return r;
+	*ret = json_object_new_object();
+	return *ret ? 0 : -ENOMEM;
+}
+
 static int cmd_query_commands(const struct qmp_backend *be,
 			      struct json_object *args,
 			      struct json_object **ret, char *err,
@@ -802,6 +816,7 @@ static const struct qmp_cmd qmp_cmds[] = {
 	{ "query-faults", no_args, cmd_query_faults },
 	{ "set-vcpu-policy", vcpu_policy_args, cmd_set_vcpu_policy },
 	{ "set-range-policy", range_policy_args, cmd_set_range_policy },
+	{ "quit", no_args, cmd_quit },
 };
 
 static int cmd_query_commands(const struct qmp_backend *be,

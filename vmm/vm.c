@@ -157,6 +157,15 @@ static void vm_qmp_policy_changed(void *opaque)
 	vm->qfb.ops.policy_changed(vm->qfb.ops.opaque);
 }
 
+/* The socket's quit: a clean stop, as the guest's exit with status 0 */
+static int vm_qmp_quit(void *opaque)
+{
+	struct vm *vm = container_of(opaque, struct vm, qnb);
+
+	vm_request_stop(vm, 0);
+	return 0;
+}
+
 /* ---- vm_init steps ----------------------------------------------------- */
 
 /* The VM's config: a copy of @cfg->conf, or the defaults for a test VM */
@@ -457,6 +466,7 @@ static int vm_init_socket(struct vm *vm)
 	} else {
 		qmp_numa_backend_init(&vm->qnb, vm->nv, NULL);
 	}
+	vm->qnb.be.quit = vm_qmp_quit;
 	ret = qmp_server_start(vm->conf->socket, &vm->qnb.be, NULL, &vm->qmp,
 			       err, sizeof(err));
 	if (ret) {

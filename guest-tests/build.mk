@@ -108,10 +108,19 @@ check-guest-qemu: $(GUEST_ALL)
 check-guest-sim: $(GUEST_SIM_ALL)
 	$(Q)$(GUEST_RUNNER) --build $(BUILD) --sim -g placement
 
-CHECKS		+= check-guest
-ASAN_CHECKS	+= check-guest-numavm check-guest-sim
+# The control socket end to end: the sim holds a VM that ran the interleave
+# test and numavmctl checks its figures, then quits it (live_socket.sh)
+GUEST_LIVE_DEPS	:= $(GUEST_SIM_DIR)/interleave \
+		   $(if $(filter numavmctl,$(PROGS)),$(BUILD)/numavmctl)
 
-.PHONY: check-guest check-guest-numavm check-guest-qemu check-guest-sim
+check-guest-live: $(GUEST_LIVE_DEPS)
+	$(Q)timeout -s KILL 60 guest-tests/live_socket.sh --build $(BUILD)
+
+CHECKS		+= check-guest check-guest-live
+ASAN_CHECKS	+= check-guest-numavm check-guest-sim check-guest-live
+
+.PHONY: check-guest check-guest-numavm check-guest-qemu check-guest-sim \
+	check-guest-live
 
 -include $(GUEST_LIB_OBJS:.o=.d) $(patsubst %,$(GUEST_DIR)/%.d,$(GUEST_TESTS)) \
 	 $(GUEST_SIM_ALL:=.d) $(GUEST_SIM_COMMON:.o=.d)

@@ -24,6 +24,13 @@
  * pages the fault path says that node backs - no frame leaked or doubly
  * used; a failure turns a pass into status 3 and an expected OOM stop into
  * status 3 as well.
+ *
+ * --hold (the sim's own option, anywhere) keeps a passing VM up after
+ * those checks when it has a control socket (--socket): it prints "sim:
+ * holding" and serves the socket until its quit command (then exits with
+ * the pass status) or SIM_HOLD_S seconds (VM_EXIT_TIMEOUT), so that a
+ * client can read the finished VM (guest-tests/live_socket.sh).  The
+ * socket file is removed on the way out.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -44,6 +51,7 @@
 #include "vmm/config.h"
 #include "vmm/fault.h"
 #include "vmm/hypercall.h"
+#include "vmm/qmp.h"
 #include "vmm/vm.h"
 
 /* The parts of libcflat.h the tests use (it clashes with libc's headers) */
@@ -63,6 +71,7 @@ extern uintptr_t place_ram_base;	/* guest-tests/lib/place.c */
 #define SIM_BUF_OFF	0x400		/* bounce buffer inside that page */
 #define SIM_WEIGHTS_OFF	0xe00
 #define SIM_LOW_END	(3ULL << 30)	/* RAM above is not identity mapped */
+#define SIM_HOLD_S	20		/* --hold: longest wait for quit */
 
 struct sim_cpu {
 	pthread_t thread;
@@ -418,6 +427,38 @@ static bool host_check(void)
 	return ok;
 }
 
+/*
+ * --hold: serve the socket until quit stops the VM (status 0: keep the
+ * pass) or SIM_HOLD_S seconds pass; then stop the server, which removes
+ * the socket file.  The guest is done, so no fault can raise an OOM event.
+ */
+static int hold(int status)
+{
+	struct timespec t0, t;
+
+	printf("sim: holding, control socket %s, until quit or %d s\n",
+	       vm->conf->socket, SIM_HOLD_S);
+	fflush(stdout);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!vm_stopping(vm)) {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (t.tv_sec - t0.tv_sec >= SIM_HOLD_S) {
+			fprintf(stderr, "sim: no quit after %d s\n", SIM_HOLD_S);
+			status = VM_EXIT_TIMEOUT;
+			break;
+		}
+		usleep(2000);
+	}
+	if (vm_stopping(vm) && vm->exit_status)
+		status = vm->exit_status;
+	qmp_fault_set_server(&vm->qfb, NULL);
+	qmp_server_stop(vm->qmp);
+	vm->qmp = NULL;
+	printf("sim: %s, exit status %d\n",
+	       status == VM_EXIT_TIMEOUT ? "hold timed out" : "quit", status);
+	return status;
+}
+
 static void split_cmdline(const char *s)
 {
 	char *p;
@@ -435,10 +476,20 @@ int main(int argc, char **argv)
 	char err[CONFIG_ERR_LEN];
 	struct config *conf;
 	struct timespec t0, t;
-	unsigned int i;
+	bool hold_vm = false;
+	unsigned int i, n;
 	int ret, status;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* --hold is the sim's own option: take it out before numavm's parser */
+	for (i = 1, n = 1; i < (unsigned int)argc; i++) {
+		if (!strcmp(argv[i], "--hold"))
+			hold_vm = true;
+		else
+			argv[n++] = argv[i];
+	}
+	argv[n] = NULL;
+	argc = (int)n;
 	conf = calloc(1, sizeof(*conf));
 	vm = calloc(1, sizeof(*vm));
 	if (!conf || !vm)
@@ -497,6 +548,8 @@ int main(int argc, char **argv)
 	}
 	if (status != VM_EXIT_TIMEOUT && !host_check())
 		status = 3;
+	if (hold_vm && status == 1 && vm->qmp)
+		status = hold(status);
 	fflush(stdout);
 	fflush(stderr);
 	/* vCPU threads may be blocked in a fault (OOM): no teardown */

@@ -108,9 +108,15 @@ check-asan:
 bench: $(addprefix $(BUILD)/,$(BENCHES))
 	$(Q)set -e; for b in $(BENCHES); do $(BUILD)/$$b; done
 
+# Advisory: lists the files clang-format (.clang-format) would change.  Not
+# part of make check: clang-format 14 cannot keep the tab-aligned kernel
+# style of the headers (see the notes on issue A).
 format-check:
-	$(Q)clang-format --dry-run --Werror $(filter-out $(FORMAT_EXCLUDE), \
-		$(wildcard mm/*.[ch] numa/*.[ch] tests/*.[ch]))
+	$(Q)n=0; for f in $(sort $(wildcard include/*.h mm/*.[ch] numa/*.[ch] \
+		vmm/*.[ch] tests/*.[ch] guest-tests/*.c guest-tests/*/*.[ch])); do \
+		clang-format --dry-run $$f 2>&1 | grep -q . && \
+			{ echo "format-check: $$f"; n=$$((n + 1)); }; \
+	done; echo "format-check: $$n files differ from .clang-format (advisory)"
 
 clean:
 	rm -rf $(BUILD)

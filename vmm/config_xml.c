@@ -129,6 +129,22 @@ static bool attr(xmlNode *n, const char *name, char *buf, size_t len)
 	return true;
 }
 
+/*
+ * A required integer attribute of @n in [min, max]; 0, or -EINVAL with
+ * "attribute 'NAME' is required" / "NAME: why" reported through xfail().
+ */
+static int attr_u32(struct xml_state *s, xmlNode *n, const char *name,
+		    uint32_t min, uint32_t max, uint32_t *out)
+{
+	char val[32], msg[CONFIG_ERR_LEN];
+
+	if (!attr(n, name, val, sizeof(val)))
+		return xfail(s, n, "attribute '%s' is required", name);
+	if (config_parse_u32(val, min, max, out, msg, sizeof(msg)))
+		return xfail(s, n, "%s: %s", name, msg);
+	return 0;
+}
+
 /* Text content of @n, blanks trimmed */
 static void text(xmlNode *n, char *buf, size_t len)
 {
@@ -262,7 +278,6 @@ static int xml_vcpu(struct xml_state *s, xmlNode *n)
 static int xml_distances(struct xml_state *s, xmlNode *d, unsigned int cell)
 {
 	static const char *const ok[] = { "id", "value", NULL };
-	char val[32], msg[CONFIG_ERR_LEN];
 	xmlNode *n;
 	uint32_t id, v;
 
@@ -274,15 +289,9 @@ static int xml_distances(struct xml_state *s, xmlNode *d, unsigned int cell)
 			continue;
 		}
 		check_attrs(s, n, ok);
-		if (!attr(n, "id", val, sizeof(val)))
-			return xfail(s, n, "attribute 'id' is required");
-		if (config_parse_u32(val, 0, NUMA_MAX_NODES - 1, &id, msg,
-				     sizeof(msg)))
-			return xfail(s, n, "id: %s", msg);
-		if (!attr(n, "value", val, sizeof(val)))
-			return xfail(s, n, "attribute 'value' is required");
-		if (config_parse_u32(val, 0, 255, &v, msg, sizeof(msg)))
-			return xfail(s, n, "value: %s", msg);
+		if (attr_u32(s, n, "id", 0, NUMA_MAX_NODES - 1, &id) ||
+		    attr_u32(s, n, "value", 0, 255, &v))
+			return -EINVAL;
 		if (s->c->dist_set[cell] & (1U << id))
 			return xfail(s, n, "second distance from cell %u to "
 				     "cell %u", cell, id);
@@ -417,7 +426,7 @@ static int xml_numatune(struct xml_state *s, xmlNode *tune)
 	static const char *const ok_node[] = { "cellid", "mode", "nodeset",
 					       NULL };
 	struct config *c = s->c;
-	char val[32], msg[CONFIG_ERR_LEN];
+	char val[32];
 	xmlNode *n, *global = NULL;
 	enum mpol_mode mode;
 	uint64_t mask;
@@ -438,11 +447,8 @@ static int xml_numatune(struct xml_state *s, xmlNode *tune)
 			continue;
 		}
 		check_attrs(s, n, ok_node);
-		if (!attr(n, "cellid", val, sizeof(val)))
-			return xfail(s, n, "attribute 'cellid' is required");
-		if (config_parse_u32(val, 0, NUMA_MAX_NODES - 1, &id, msg,
-				     sizeof(msg)))
-			return xfail(s, n, "cellid: %s", msg);
+		if (attr_u32(s, n, "cellid", 0, NUMA_MAX_NODES - 1, &id))
+			return -EINVAL;
 		if (!(c->node_declared & (1U << id)))
 			return xfail(s, n, "cellid %u names no <cell> of "
 				     "/domain/cpu/numa", id);
